@@ -1,0 +1,73 @@
+"""The ``cfgpu-operator`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import click
+
+from cfgpu_operator import __version__
+
+DEFAULT_EMULATOR_TOKEN = "emulator-token"  # noqa: S105 - the emulator's made-up demo token
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cfgpu-operator")
+def main() -> None:
+    """Run GPU instances on CFGPU and AI workloads on Primus-SaFE as Kubernetes objects."""
+
+
+@main.group()
+def emulate() -> None:
+    """Serve an emulated external API on 127.0.0.1 until interrupted."""
+
+
+@emulate.command("cfgpu")
+@click.option("--port", type=click.IntRange(0, 65535), default=8090, show_default=True)
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    default=[DEFAULT_EMULATOR_TOKEN],
+    show_default=True,
+    help="A token the emulator accepts (repeatable; one account each).",
+)
+@click.option("--balance", type=float, default=10_000.0, show_default=True, help="CNY each.")
+@click.option(
+    "--transition-seconds",
+    type=click.FloatRange(0, 3600),
+    default=3.0,
+    show_default=True,
+    help="How long create, start, stop and release take.",
+)
+@click.option(
+    "--stock",
+    type=click.IntRange(0),
+    default=16,
+    show_default=True,
+    help="Free GPUs of each type in each region.",
+)
+def emulate_cfgpu(
+    port: int, tokens: tuple[str, ...], balance: float, transition_seconds: float, stock: int
+) -> None:
+    """Emulated CFGPU API (/userapi/v1) with an in-memory catalog and instances."""
+    # Imported here: only emulate and demo may load the emulators.
+    from cfgpu_operator.emulators.cfgpu import CatalogData, CfgpuEmulator, EmulatorConfig
+    from cfgpu_operator.emulators.serving import serve_forever
+
+    delay = transition_seconds
+    config = EmulatorConfig(
+        create_seconds=delay, start_seconds=delay, stop_seconds=delay, release_seconds=delay
+    )
+    emulator = CfgpuEmulator(
+        config=config,
+        catalog=CatalogData(default_stock=stock),
+        tokens=dict.fromkeys(tokens, balance),
+    )
+    banner = (
+        "CFGPU emulator on {url}/userapi/v1 "
+        f"({len(tokens)} account(s)); use CFGPU_API_URL={{url}}. Ctrl-C stops it."
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever(emulator.app(), port, banner))

@@ -1,0 +1,1 @@
+"""Async clients for the external REST APIs: no Kubernetes, no Kopf."""

@@ -1,0 +1,200 @@
+"""Shared HTTP plumbing for the API clients: one connection pool, rate limit and retry policy.
+
+Each API client owns one ``HttpApi`` per token. Reads go through tenacity with exponential
+backoff and full jitter; writes are sent exactly once, because a write that timed out may
+have happened and only observing again can tell.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import httpx
+from aiolimiter import AsyncLimiter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from cfgpu_operator.errors import ApiError, ApiTimeout, RateLimited, Unavailable, redact
+
+log = logging.getLogger("cfgpu_operator.clients")
+
+T = TypeVar("T")
+
+# How much of an unusable response body to quote in an error message.
+BODY_EXCERPT = 200
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a read call is retried after a retryable error."""
+
+    attempts: int = 4
+    initial_wait: float = 0.5
+    max_wait: float = 30.0
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """Knobs shared by every API client (filled from Settings by the caller)."""
+
+    timeout: float = 10.0
+    rate_limit: float = 5.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Parse a Retry-After header: delta-seconds or an HTTP date; None if absent or garbled."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+def excerpt(text: str) -> str:
+    """A short single-line quote of a response body for an error message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= BODY_EXCERPT else flat[:BODY_EXCERPT] + "..."
+
+
+class _RetryWait:
+    """Exponential backoff with full jitter, except that a server's Retry-After wins."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._jitter = wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
+        self._max = policy.max_wait
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return min(exc.retry_after, self._max)
+        return float(self._jitter(state))
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, ApiError) and exc.retryable
+
+
+def _log_retry(state: RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning("retrying after %s (attempt %d, waiting %.2fs)", exc, state.attempt_number, wait)
+
+
+class HttpApi:
+    """One API's transport for one token: base URL, auth headers, limiter, retries."""
+
+    def __init__(
+        self,
+        *,
+        api: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        secrets: tuple[str, ...],
+        options: ClientOptions,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.api = api
+        self.secrets = secrets
+        self._options = options
+        self._limiter = AsyncLimiter(max_rate=options.rate_limit, time_period=1.0)
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            headers=dict(headers),
+            timeout=options.timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        endpoint: str,
+        parse: Callable[[httpx.Response], T],
+        idempotent: bool,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> T:
+        """Send one request (retried only if ``idempotent``) and hand the response to ``parse``.
+
+        ``parse`` raises domain errors for unusable answers; retryable ones are retried here.
+        """
+
+        async def attempt() -> T:
+            response = await self._send(method, path, endpoint, params, json)
+            try:
+                return parse(response)
+            except ApiError as exc:
+                raise exc.scrub(self.secrets) from None
+
+        if not idempotent:
+            return await attempt()
+        return await self._with_retries(attempt)
+
+    async def _with_retries(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        policy = self._options.retry
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(policy.attempts),
+            wait=_RetryWait(policy),
+            retry=retry_if_exception(_is_retryable),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        async for trial in retrying:
+            with trial:
+                return await attempt()
+        raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        endpoint: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+    ) -> httpx.Response:
+        async with self._limiter:
+            started = time.monotonic()
+            try:
+                response = await self._client.request(method, path, params=params, json=body)
+            except httpx.TimeoutException as exc:
+                raise self._transport_error(ApiTimeout, endpoint, "timed out", exc) from None
+            except httpx.TransportError as exc:
+                raise self._transport_error(Unavailable, endpoint, "unreachable", exc) from None
+        log.debug(
+            "%s %s %s -> HTTP %d in %.0f ms",
+            self.api,
+            method,
+            endpoint,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
+        return response
+
+    def _transport_error(
+        self, kind: type[Unavailable], endpoint: str, what: str, exc: httpx.HTTPError
+    ) -> Unavailable:
+        detail = redact(str(exc), self.secrets) or type(exc).__name__
+        return kind(f"{what}: {detail}", api=self.api, endpoint=endpoint)

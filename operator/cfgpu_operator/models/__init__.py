@@ -1,0 +1,1 @@
+"""Pydantic spec and status models of the custom resources (the source of the CRD schemas)."""

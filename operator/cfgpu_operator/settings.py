@@ -1,0 +1,116 @@
+"""Operator settings: the only place that reads the process environment.
+
+Values are validated once at start-up; a bad value stops the operator with a message that
+names the variable, so a typo in a Helm value is found before any API is called.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
+
+PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
+
+
+class SettingsError(ValueError):
+    """The environment holds an invalid setting; the message names each variable."""
+
+
+class Settings(BaseModel):
+    """Everything the operator can be told through its environment.
+
+    Field names are the variable names (case-insensitive), so a validation error's location is
+    the variable a user has to fix.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    CFGPU_API_URL: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.cfgpu.com"), description="CFGPU API base URL."
+    )
+    CFGPU_API_TOKEN: SecretStr | None = Field(
+        default=None, description="Operator-wide CFGPU token (bare token, no Bearer)."
+    )
+    SAFE_API_URL: AnyHttpUrl | None = Field(default=None, description="Primus-SaFE API base URL.")
+    SAFE_API_TOKEN: SecretStr | None = Field(
+        default=None, description="Operator-wide Primus-SaFE API key (ak-...)."
+    )
+
+    CFGPU_OPERATOR_HTTP_TIMEOUT: PositiveSeconds = Field(
+        default=10.0,
+        description="Seconds to wait for one HTTP response before treating the API as unavailable.",
+    )
+    CFGPU_OPERATOR_RATE_LIMIT: float = Field(
+        default=5.0,
+        description="Most API calls per second per token (bursts up to this many).",
+        gt=0,
+        le=1000,
+    )
+    CFGPU_OPERATOR_RETRY_ATTEMPTS: int = Field(
+        default=4,
+        description="Attempts for a read call that fails with a retryable error.",
+        ge=1,
+        le=20,
+    )
+    CFGPU_OPERATOR_RETRY_MAX_WAIT: PositiveSeconds = Field(
+        default=30.0, description="Longest wait in seconds between two attempts of a read call."
+    )
+    CFGPU_OPERATOR_POLL_FAST: PositiveSeconds = Field(
+        default=5.0,
+        description="Poll interval in seconds while any instance is in a transient state.",
+    )
+    CFGPU_OPERATOR_POLL_SLOW: PositiveSeconds = Field(
+        default=60.0, description="Poll interval in seconds while every instance is stable."
+    )
+    CFGPU_OPERATOR_CATALOG_TTL: PositiveSeconds = Field(
+        default=300.0,
+        description="Seconds a fetched catalog (regions, GPU types, images) is reused.",
+    )
+    CFGPU_OPERATOR_LOG_LEVEL: str = Field(
+        default="INFO",
+        description="Log level: DEBUG, INFO, WARNING or ERROR.",
+        pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$",
+    )
+
+    @model_validator(mode="after")
+    def _fast_not_slower_than_slow(self) -> Settings:
+        if self.CFGPU_OPERATOR_POLL_FAST > self.CFGPU_OPERATOR_POLL_SLOW:
+            raise ValueError(
+                "CFGPU_OPERATOR_POLL_FAST must not be larger than CFGPU_OPERATOR_POLL_SLOW"
+            )
+        return self
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate settings from ``environ`` (the process environment by default).
+
+    Raises SettingsError listing every bad variable; the offending values are not echoed, as
+    one of them may be a token.
+    """
+    try:
+        source = os.environ if environ is None else environ
+        # An empty variable means "unset" (Helm renders absent values as ""), and tokens
+        # pasted from files often carry a trailing newline.
+        known = {
+            key.upper(): value.strip()
+            for key, value in source.items()
+            if key.upper() in Settings.model_fields and value.strip()
+        }
+        return Settings.model_validate(known)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            where = ".".join(str(part) for part in err["loc"])
+            problems.append(f"{where.upper()}: {err['msg']}" if where else err["msg"])
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

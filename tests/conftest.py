@@ -1,0 +1,56 @@
+"""Fixtures shared by all tests: a manual clock, a served CFGPU emulator and a client for it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from cfgpu_operator.clients.cfgpu import CfgpuClient
+from cfgpu_operator.clients.http import ClientOptions, RetryPolicy
+from cfgpu_operator.emulators.cfgpu import CfgpuEmulator, EmulatorConfig
+from cfgpu_operator.emulators.clock import ManualClock
+
+# Made-up tokens, long enough that an accidental echo is unmistakable in a scan.
+TOKEN = "tok-test-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e"
+OTHER_TOKEN = "tok-other-9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"
+
+# Retries fast enough to keep tests quick, slow enough to be visible in the request log.
+FAST_RETRY = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05)
+FAST_OPTIONS = ClientOptions(timeout=2.0, rate_limit=1000.0, retry=FAST_RETRY)
+
+
+@dataclass
+class ServedCfgpu:
+    emulator: CfgpuEmulator
+    url: str
+    clock: ManualClock
+
+    def client(self, token: str = TOKEN, options: ClientOptions = FAST_OPTIONS) -> CfgpuClient:
+        return CfgpuClient(token, base_url=self.url, options=options)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    return EmulatorConfig(create_seconds=5, start_seconds=3, stop_seconds=3, release_seconds=3)
+
+
+@pytest.fixture
+async def cfgpu(clock: ManualClock, emulator_config: EmulatorConfig) -> AsyncIterator[ServedCfgpu]:
+    emulator = CfgpuEmulator(
+        clock=clock, config=emulator_config, tokens={TOKEN: 10_000.0, OTHER_TOKEN: 10_000.0}
+    )
+    async with emulator.serve() as url:
+        yield ServedCfgpu(emulator, url, clock)
+
+
+@pytest.fixture
+async def client(cfgpu: ServedCfgpu) -> AsyncIterator[CfgpuClient]:
+    async with cfgpu.client() as c:
+        yield c

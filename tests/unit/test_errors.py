@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import pytest
+
+from cfgpu_operator.clients.cfgpu_errors import classify_code
+from cfgpu_operator.errors import (
+    ApiError,
+    Conflict,
+    InsufficientBalance,
+    NoCapacity,
+    NotFound,
+    PrepaidNotExpired,
+    RateLimited,
+    RejectedInput,
+    Unauthorized,
+    Unavailable,
+    WrongState,
+    redact,
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        ("10001", "请求参数错误", RejectedInput),
+        ("10001", "实例不存在", NotFound),
+        ("50001", "余额不足", InsufficientBalance),
+        ("52001", "余额不足1小时", InsufficientBalance),
+        ("51001", "资源不足", NoCapacity),
+        ("51002", "GPU不足", NoCapacity),
+        ("BIZ_ERROR", "当前主机可用资源不足 [显卡]", NoCapacity),
+        ("BIZ_ERROR", "GPU不足", NoCapacity),
+        ("BIZ_ERROR", "系统繁忙", ApiError),
+        *[(str(code), "state", WrongState) for code in range(52002, 52009)],
+        ("52009", "未到期包年包月实例暂不支持释放", PrepaidNotExpired),
+        ("401", "token无效", Unauthorized),
+        ("429", "too many", RateLimited),
+        (" 10001 ", "请求参数错误", RejectedInput),
+        ("99999", "新的错误", ApiError),
+        (None, "no code", ApiError),
+    ],
+)
+def test_business_codes_map_to_domain_errors(
+    code: str | None, message: str, expected: type[ApiError]
+) -> None:
+    assert classify_code(code, message) is expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "retryable"),
+    [
+        (Unavailable, True),
+        (RateLimited, True),
+        (NoCapacity, True),
+        (RejectedInput, False),
+        (Unauthorized, False),
+        (WrongState, False),
+        (InsufficientBalance, False),
+        (ApiError, False),
+    ],
+)
+def test_retryable_flags(kind: type[ApiError], retryable: bool) -> None:
+    assert kind.retryable is retryable
+
+
+def test_wrong_state_and_prepaid_are_conflicts() -> None:
+    assert issubclass(WrongState, Conflict)
+    assert issubclass(PrepaidNotExpired, Conflict)
+
+
+def test_error_text_names_api_endpoint_code_and_status() -> None:
+    error = NoCapacity("GPU不足", api="cfgpu", endpoint="instance/create", code="51002")
+    assert str(error) == "cfgpu instance/create [51002]: GPU不足"
+    error = Unavailable("server error", api="cfgpu", endpoint="gpu/list", http_status=503)
+    assert str(error) == "cfgpu gpu/list (HTTP 503): server error"
+
+
+def test_scrub_removes_secrets_from_message_and_args() -> None:
+    error = Unauthorized("bad token abc123 sent", api="cfgpu", endpoint="gpu/list")
+    error.scrub(["abc123"])
+    assert "abc123" not in str(error)
+    assert "abc123" not in repr(error)
+    assert all("abc123" not in str(arg) for arg in error.args)
+
+
+def test_redact_ignores_empty_secrets() -> None:
+    assert redact("plain text", ["", "zz"]) == "plain text"
