@@ -86,16 +86,19 @@ def test_unknown_region_lists_valid_choices() -> None:
 
 def test_two_codes_under_one_name_are_refused_not_guessed() -> None:
     gpus = [*GPUS, GpuType(code="qnid2x6c", name="RTX 4090")]
-    with pytest.raises(RejectedInput, match="ambiguous.*nt8cyt3s, qnid2x6c"):
+    with pytest.raises(RejectedInput, match=r"ambiguous.*nt8cyt3s, qnid2x6c"):
         resolve_gpu_type(gpus, "RTX 4090")
     assert resolve_gpu_type(gpus, "qnid2x6c").code == "qnid2x6c"
 
 
-@given(st.sampled_from(GPUS), st.lists(st.booleans(), min_size=10, max_size=10),
-       st.sampled_from(["", " ", "-", "_"]))
+@given(
+    st.sampled_from(GPUS),
+    st.lists(st.booleans(), min_size=10, max_size=10),
+    st.sampled_from(["", " ", "-", "_"]),
+)
 def test_any_spelling_of_a_gpu_name_resolves(gpu: GpuType, upper: list[bool], sep: str) -> None:
     letters = [c.upper() if flip else c.lower() for c, flip in zip(gpu.name, upper, strict=False)]
-    spelled = "".join(letters) + gpu.name[len(letters):]
+    spelled = "".join(letters) + gpu.name[len(letters) :]
     assert resolve_gpu_type(GPUS, spelled.replace(" ", sep)) == gpu
 
 
@@ -138,8 +141,10 @@ def test_image_by_id_is_checked_against_both_lists(image_id: str, source: str) -
     assert resolve_image_id(TREE, PRIVATE, image_id).source == source
 
 
-@pytest.mark.parametrize(("image_id", "message"),
-                         [("image_nope0000", "unknown image id"), ("exc6f72b", "not an image id")])
+@pytest.mark.parametrize(
+    ("image_id", "message"),
+    [("image_nope0000", "unknown image id"), ("exc6f72b", "not an image id")],
+)
 def test_bad_image_ids(image_id: str, message: str) -> None:
     with pytest.raises(RejectedInput, match=message):
         resolve_image_id(TREE, PRIVATE, image_id)

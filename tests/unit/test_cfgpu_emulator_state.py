@@ -54,7 +54,7 @@ class World:
     def in_status(self, status: str, **overrides: Any) -> str:
         """A new instance brought to ``status`` through the API's own transitions."""
         instance_id = self.create(**overrides)
-        steps = {
+        plans: dict[str, list[int | str]] = {
             "CREATING": [],
             "RUNNING": [5],
             "STOPPING": [5, "stop"],
@@ -62,8 +62,8 @@ class World:
             "STARTING": [5, "stop", 4, "start"],
             "RELEASING": [5, "stop", 4, "release"],
             "RELEASED": [5, "stop", 4, "release", 2],
-        }[status]
-        for step in steps:
+        }
+        for step in plans[status]:
             if isinstance(step, str):
                 self.act(step, instance_id)
             else:
@@ -199,8 +199,9 @@ def test_missing_gpu_num_is_10001(world: World) -> None:
         actions.create(world.state, world.account, body)
 
 
-@pytest.mark.parametrize(("price_type", "balance", "code"),
-                         [("Usage", 1.0, "52001"), ("Day", 40.0, "50001")])
+@pytest.mark.parametrize(
+    ("price_type", "balance", "code"), [("Usage", 1.0, "52001"), ("Day", 40.0, "50001")]
+)
 def test_balance_rules(price_type: str, balance: float, code: str) -> None:
     world = World(balance=balance)  # one RTX 4090 hour is 1.89, one day 45.36
     with pytest.raises(BusinessError) as caught:
@@ -223,7 +224,9 @@ def test_prepaid_is_paid_upfront_and_usage_while_running() -> None:
 
 @pytest.mark.parametrize(("style", "code"), [("biz_error", "BIZ_ERROR"), ("codes", "51002")])
 def test_no_stock_and_release_returns_stock(style: Any, code: str) -> None:
-    world = World(EmulatorConfig(create_seconds=0, stop_seconds=0, release_seconds=0, no_stock=style))
+    world = World(
+        EmulatorConfig(create_seconds=0, stop_seconds=0, release_seconds=0, no_stock=style)
+    )
     first = world.create(gpuNum=4)
     with pytest.raises(BusinessError) as caught:
         world.create(gpuNum=1)

@@ -14,8 +14,10 @@ from cfgpu_operator.clients.cfgpu_wire import (
 )
 
 
-@pytest.mark.parametrize(("raw", "code"), [(10001, "10001"), ("10001", "10001"),
-                                           ("BIZ_ERROR", "BIZ_ERROR"), (None, None)])
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [(10001, "10001"), ("10001", "10001"), ("BIZ_ERROR", "BIZ_ERROR"), (None, None)],
+)
 def test_error_codes_are_text_whatever_their_json_type(raw: object, code: str | None) -> None:
     envelope = Envelope.model_validate({"success": False, "errorCode": raw, "errorMsg": "m"})
     assert envelope.error_code == code
@@ -80,7 +82,11 @@ def test_system_tree_leaf_with_null_children() -> None:
 
 def test_create_request_serialises_camel_case() -> None:
     request = CreateInstanceRequest(
-        price_type="Usage", region_code="hz", gpu_type="g", gpu_num=2, image_id="image_x",
+        price_type="Usage",
+        region_code="hz",
+        gpu_type="g",
+        gpu_num=2,
+        image_id="image_x",
         instance_name="n",
     )
     assert request.model_dump(by_alias=True, exclude_none=True) == {

@@ -71,8 +71,8 @@ def test_wrong_state_and_prepaid_are_conflicts() -> None:
 def test_error_text_names_api_endpoint_code_and_status() -> None:
     error = NoCapacity("GPU不足", api="cfgpu", endpoint="instance/create", code="51002")
     assert str(error) == "cfgpu instance/create [51002]: GPU不足"
-    error = Unavailable("server error", api="cfgpu", endpoint="gpu/list", http_status=503)
-    assert str(error) == "cfgpu gpu/list (HTTP 503): server error"
+    down = Unavailable("server error", api="cfgpu", endpoint="gpu/list", http_status=503)
+    assert str(down) == "cfgpu gpu/list (HTTP 503): server error"
 
 
 def test_scrub_removes_secrets_from_message_and_args() -> None:

@@ -29,7 +29,9 @@ def test_defaults_without_any_variable() -> None:
         ({"UNRELATED": "x"}, "CFGPU_OPERATOR_POLL_SLOW", 60.0),
     ],
 )
-def test_values_are_read_and_converted(environ: dict[str, str], field: str, expected: object) -> None:
+def test_values_are_read_and_converted(
+    environ: dict[str, str], field: str, expected: object
+) -> None:
     value = getattr(load_settings(environ), field)
     assert (str(value) if field.endswith("_URL") else value) == expected
 

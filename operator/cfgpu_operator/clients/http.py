@@ -23,6 +23,7 @@ from tenacity import (
     stop_after_attempt,
     wait_random_exponential,
 )
+from tenacity.stop import stop_base
 
 from cfgpu_operator.errors import ApiError, ApiTimeout, RateLimited, Unavailable, redact
 
@@ -74,18 +75,32 @@ def excerpt(text: str) -> str:
     return flat if len(flat) <= BODY_EXCERPT else flat[:BODY_EXCERPT] + "..."
 
 
+def _retry_hint(state: RetryCallState) -> float | None:
+    exc = state.outcome.exception() if state.outcome else None
+    return exc.retry_after if isinstance(exc, RateLimited) else None
+
+
 class _RetryWait:
     """Exponential backoff with full jitter, except that a server's Retry-After wins."""
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._jitter = wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait)
-        self._max = policy.max_wait
 
     def __call__(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            return min(exc.retry_after, self._max)
-        return float(self._jitter(state))
+        hint = _retry_hint(state)
+        return float(self._jitter(state)) if hint is None else hint
+
+
+class _HintTooLong(stop_base):
+    """Stop retrying within one call when the server asks for a longer pause than we allow;
+    the caller's own, slower backoff takes over instead of a coroutine blocked for minutes."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self._max = policy.max_wait
+
+    def __call__(self, state: RetryCallState) -> bool:
+        hint = _retry_hint(state)
+        return hint is not None and hint > self._max
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -156,7 +171,7 @@ class HttpApi:
     async def _with_retries(self, attempt: Callable[[], Awaitable[T]]) -> T:
         policy = self._options.retry
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(policy.attempts),
+            stop=stop_after_attempt(policy.attempts) | _HintTooLong(policy),
             wait=_RetryWait(policy),
             retry=retry_if_exception(_is_retryable),
             before_sleep=_log_retry,
