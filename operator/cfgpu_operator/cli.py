@@ -71,3 +71,7 @@ def emulate_cfgpu(
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_forever(emulator.app(), port, banner))
+
+
+if __name__ == "__main__":
+    main()

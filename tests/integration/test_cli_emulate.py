@@ -1,0 +1,75 @@
+"""`cfgpu-operator emulate cfgpu` as a user runs it: a process serving on loopback."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cfgpu_operator.clients.cfgpu import CfgpuClient
+from cfgpu_operator.errors import Unauthorized
+
+BANNER_DEADLINE = 30.0
+
+
+def _command() -> list[str]:
+    script = shutil.which("cfgpu-operator", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "cfgpu_operator.cli"]
+
+
+@pytest.fixture
+def emulator_process() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    process = subprocess.Popen(  # noqa: S603 - our own console script
+        [
+            *_command(),
+            "emulate",
+            "cfgpu",
+            "--port",
+            "0",
+            "--token",
+            "cli-token",
+            "--transition-seconds",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + BANNER_DEADLINE
+        line = ""
+        while time.monotonic() < deadline and process.poll() is None:
+            line = process.stdout.readline()
+            if "emulator on" in line:
+                break
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match, f"no banner from the emulator: {line!r}"
+        yield match.group(0), process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_emulate_cfgpu_serves_the_api_on_loopback(
+    emulator_process: tuple[str, subprocess.Popen[str]],
+) -> None:
+    url, _ = emulator_process
+    async with CfgpuClient("cli-token", base_url=url) as client:
+        assert "RTX 4090" in {gpu.name for gpu in await client.list_gpu_types()}
+    async with CfgpuClient("not-the-token", base_url=url) as client:
+        with pytest.raises(Unauthorized):
+            await client.list_regions()
+
+
+def test_help_lists_the_emulate_command() -> None:
+    result = subprocess.run(  # noqa: S603 - our own console script
+        [*_command(), "--help"], capture_output=True, text=True, check=True
+    )
+    assert "emulate" in result.stdout
