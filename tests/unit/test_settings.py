@@ -74,3 +74,20 @@ def test_process_environment_is_read_when_no_mapping_is_given(
 ) -> None:
     monkeypatch.setenv("CFGPU_OPERATOR_POLL_FAST", "2")
     assert load_settings().CFGPU_OPERATOR_POLL_FAST == 2.0
+
+
+def test_client_options_follow_the_settings() -> None:
+    from cfgpu_operator.clients.http import ClientOptions
+
+    options = ClientOptions.from_settings(
+        load_settings(
+            {
+                "CFGPU_OPERATOR_HTTP_TIMEOUT": "3",
+                "CFGPU_OPERATOR_RATE_LIMIT": "2",
+                "CFGPU_OPERATOR_RETRY_ATTEMPTS": "6",
+                "CFGPU_OPERATOR_RETRY_MAX_WAIT": "9",
+            }
+        )
+    )
+    assert (options.timeout, options.rate_limit) == (3.0, 2.0)
+    assert (options.retry.attempts, options.retry.max_wait) == (6, 9.0)

@@ -26,6 +26,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from cfgpu_operator.errors import ApiError, ApiTimeout, RateLimited, Unavailable, redact
+from cfgpu_operator.settings import Settings
 
 log = logging.getLogger("cfgpu_operator.clients")
 
@@ -46,11 +47,23 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class ClientOptions:
-    """Knobs shared by every API client (filled from Settings by the caller)."""
+    """Knobs shared by every API client."""
 
     timeout: float = 10.0
     rate_limit: float = 5.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientOptions:
+        retry = RetryPolicy(
+            attempts=settings.CFGPU_OPERATOR_RETRY_ATTEMPTS,
+            max_wait=settings.CFGPU_OPERATOR_RETRY_MAX_WAIT,
+        )
+        return cls(
+            timeout=settings.CFGPU_OPERATOR_HTTP_TIMEOUT,
+            rate_limit=settings.CFGPU_OPERATOR_RATE_LIMIT,
+            retry=retry,
+        )
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
