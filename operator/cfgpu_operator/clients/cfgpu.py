@@ -99,13 +99,7 @@ class CfgpuClient:
 
     async def get_instance_status(self, instance_id: str) -> InstanceStatus:
         endpoint = "instance/{id}/status"
-        content = await self._http.call(
-            "GET",
-            _path(instance_id, "status"),
-            endpoint=endpoint,
-            parse=lambda r: decode(r, endpoint),
-            idempotent=True,
-        )
+        content = await self._call("GET", _path(instance_id, "status"), endpoint, idempotent=True)
         return self._model(endpoint, content, InstanceStatus.model_validate)
 
     async def list_instance_statuses(self) -> list[InstanceStatus]:
@@ -121,14 +115,8 @@ class CfgpuClient:
     ) -> InstancePage:
         query = PageQuery(current_page=page, page_size=page_size, key_word=key_word, status=status)
         endpoint = "instance/page"
-        content = await self._http.call(
-            "POST",
-            f"{PREFIX}/instance/page",
-            endpoint=endpoint,
-            parse=lambda r: decode(r, endpoint),
-            idempotent=True,
-            json=query.model_dump(by_alias=True, exclude_none=True),
-        )
+        body = query.model_dump(by_alias=True, exclude_none=True)
+        content = await self._call("POST", f"{PREFIX}/{endpoint}", endpoint, True, json=body)
         return self._model(endpoint, content, InstancePage.model_validate)
 
     async def iter_instances(
@@ -158,14 +146,8 @@ class CfgpuClient:
     async def create_instance(self, request: CreateInstanceRequest) -> str:
         """Rent an instance; returns its id. Look for it by name before calling again."""
         endpoint = "instance/create"
-        content = await self._http.call(
-            "POST",
-            f"{PREFIX}/instance/create",
-            endpoint=endpoint,
-            parse=lambda r: decode(r, endpoint),
-            idempotent=False,
-            json=request.model_dump(by_alias=True, exclude_none=True),
-        )
+        body = request.model_dump(by_alias=True, exclude_none=True)
+        content = await self._call("POST", f"{PREFIX}/{endpoint}", endpoint, False, json=body)
         return self._model(endpoint, content, created_instance_id)
 
     async def start_instance(self, instance_id: str) -> None:
@@ -186,29 +168,28 @@ class CfgpuClient:
         self, instance_id: str, action: str, body: dict[str, str] | None = None
     ) -> None:
         endpoint = f"instance/{{id}}/{action}"
-        await self._http.call(
-            "POST",
-            _path(instance_id, action),
-            endpoint=endpoint,
-            parse=lambda r: decode(r, endpoint),
-            idempotent=False,
-            json=body if body is not None else {},
-        )
+        await self._call("POST", _path(instance_id, action), endpoint, False, json=body or {})
 
     async def _read_list(
         self, name: str, model: type[M], adapt_type: AdaptType | None = None
     ) -> list[M]:
         params = {"adaptType": adapt_type} if adapt_type else None
-        content = await self._http.call(
-            "GET",
-            f"{PREFIX}/{name}",
-            endpoint=name,
-            parse=lambda r: decode(r, name),
-            idempotent=True,
-            params=params,
-        )
+        content = await self._call("GET", f"{PREFIX}/{name}", name, True, params=params)
         adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
         return self._model(name, content, lambda c: adapter.validate_python(unwrap_list(c)))
+
+    async def _call(
+        self, method: str, path: str, endpoint: str, idempotent: bool, **request: Any
+    ) -> Any:
+        """One API call; the content of a successful envelope, else a domain error."""
+        return await self._http.call(
+            method,
+            path,
+            endpoint=endpoint,
+            parse=lambda response: decode(response, endpoint),
+            idempotent=idempotent,
+            **request,
+        )
 
     def _model(self, endpoint: str, content: Any, build: Callable[[Any], R]) -> R:
         """Turn ``content`` into a model, or say plainly that CFGPU answered something else."""
