@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +13,7 @@ from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.http import ClientOptions, RetryPolicy
 from cfgpu_operator.emulators.cfgpu import CfgpuEmulator, EmulatorConfig
 from cfgpu_operator.emulators.clock import ManualClock
+from cfgpu_operator.emulators.kubernetes import KubernetesEmulator, write_kubeconfig
 
 # Made-up tokens, long enough that an accidental echo is unmistakable in a scan.
 TOKEN = "tok-test-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e"
@@ -54,3 +57,23 @@ async def cfgpu(clock: ManualClock, emulator_config: EmulatorConfig) -> AsyncIte
 async def client(cfgpu: ServedCfgpu) -> AsyncIterator[CfgpuClient]:
     async with cfgpu.client() as c:
         yield c
+
+
+@dataclass
+class ServedKube:
+    emulator: KubernetesEmulator
+    url: str
+    kubeconfig: Path
+
+    def api_client(self) -> Any:
+        """A kubernetes (sync) ApiClient for it; call it through asyncio.to_thread."""
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig))  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture
+async def kube(tmp_path: Path) -> AsyncIterator[ServedKube]:
+    emulator = KubernetesEmulator(bookmark_interval=0.5)
+    async with emulator.serve() as url:
+        yield ServedKube(emulator, url, write_kubeconfig(tmp_path / "kubeconfig", url))

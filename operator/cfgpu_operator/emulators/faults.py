@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from fnmatch import fnmatchcase
 from typing import Any
 
 from aiohttp import web
@@ -41,7 +42,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
     def matches(self, endpoint: str, method: str) -> bool:
-        return self.endpoint in ("*", endpoint) and self.method in (None, method.upper())
+        """``endpoint`` may be a shell-style pattern (``*``, ``patch:*``)."""
+        return fnmatchcase(endpoint, self.endpoint) and self.method in (None, method.upper())
 
 
 class FaultPlan:

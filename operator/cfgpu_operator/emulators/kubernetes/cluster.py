@@ -1,0 +1,374 @@
+"""The emulated cluster's semantics: create, read, update, patch and delete objects.
+
+Everything HTTP-independent lives here, so tests can also drive and inspect the cluster
+directly. Errors are raised as ``ApiStatus`` with the real server's codes and reasons.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from typing import Any
+
+from cfgpu_operator.emulators.clock import Clock, SystemClock
+from cfgpu_operator.emulators.kubernetes import cel, schema
+from cfgpu_operator.emulators.kubernetes.crds import crd_errors, established_status
+from cfgpu_operator.emulators.kubernetes.meta import (
+    SERVER_SET,
+    check_identity,
+    generated_name,
+    json_patch,
+    merge_patch,
+    name_errors,
+    new_uid,
+    timestamp,
+)
+from cfgpu_operator.emulators.kubernetes.registry import Registry, ResourceType, types_from_crd
+from cfgpu_operator.emulators.kubernetes.status import (
+    FieldError,
+    already_exists,
+    bad_request,
+    conflict,
+    forbidden,
+    invalid,
+    not_found,
+    unsupported_media_type,
+)
+from cfgpu_operator.emulators.kubernetes.store import Obj, Store
+
+NAMESPACES = ("", "namespaces")
+CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
+INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+MERGE = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+
+
+class Cluster:
+    """Objects of every registered resource type, with the API server's rules."""
+
+    def __init__(
+        self, *, clock: Clock | None = None, history_size: int = 5000, seed: int | None = None
+    ) -> None:
+        self.clock = clock or SystemClock()
+        self.registry = Registry()
+        self.store = Store(history_size)
+        self.warnings: list[str] = []  # Warning headers for the current request
+        self._rng = random.Random(seed)  # noqa: S311 - generateName suffixes, not secrets
+        namespaces = self.registry.get("", "v1", "namespaces")
+        assert namespaces is not None  # noqa: S101 - a built-in
+        for name in INITIAL_NAMESPACES:
+            self.create(namespaces, None, {"metadata": {"name": name}})
+
+    def kind_of(self, key: tuple[str, str]) -> ResourceType:
+        return next(k for k in self.registry if k.key == key)
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(self, kind: ResourceType, namespace: str | None, name: str) -> Obj:
+        obj = self.store.get(kind.key, namespace or "", name)
+        if obj is None:
+            raise not_found(kind, name)
+        return self._out(kind, obj)
+
+    def list_objects(self, kind: ResourceType, namespace: str | None) -> list[Obj]:
+        return [self._out(kind, obj) for obj in self.store.items(kind.key, namespace)]
+
+    def _out(self, kind: ResourceType, obj: Obj) -> Obj:
+        out = copy.deepcopy(obj)
+        out["apiVersion"] = kind.api_version  # one storage, several served versions
+        return out
+
+    # -- create -----------------------------------------------------------------------------
+
+    def create(self, kind: ResourceType, namespace: str | None, body: Any) -> Obj:
+        obj = check_identity(kind, body)
+        meta = obj["metadata"]
+        for key in SERVER_SET:
+            meta.pop(key, None)
+        self._place(kind, namespace, meta)
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = generated_name(meta["generateName"], self._rng)
+        name = meta.get("name") or ""
+        errors = (
+            name_errors(kind, name)
+            if name
+            else [
+                FieldError("Required", "metadata.name", detail="name or generateName is required")
+            ]
+        )
+        if kind.status_subresource and kind.custom:
+            obj.pop("status", None)
+        errors += self._content_errors(kind, obj, None)
+        if errors:
+            raise invalid(kind, name, errors)
+        if self.store.get(kind.key, meta.get("namespace", ""), name) is not None:
+            raise already_exists(kind, name)
+        meta["uid"] = new_uid()
+        meta["creationTimestamp"] = timestamp(self.clock.now())
+        if kind.custom or kind.key == CRDS:
+            meta["generation"] = 1
+        self._on_create(kind, obj)
+        return self._out(kind, self.store.put(kind.key, obj, "ADDED"))
+
+    def _place(self, kind: ResourceType, namespace: str | None, meta: Obj) -> None:
+        if not kind.namespaced:
+            meta.pop("namespace", None)
+            return
+        if namespace is None:
+            raise bad_request("the namespace of the object must be given in the request path")
+        if meta.get("namespace") not in (None, "", namespace):
+            raise bad_request(
+                "the namespace of the provided object does not match the "
+                "namespace sent on the request"
+            )
+        meta["namespace"] = namespace
+        ns = self.store.get(NAMESPACES, "", namespace)
+        ns_kind = self.kind_of(NAMESPACES)
+        if ns is None:
+            raise not_found(ns_kind, namespace)
+        if ns["metadata"].get("deletionTimestamp"):
+            why = (
+                f"unable to create new content in namespace {namespace} because it is being "
+                "terminated"
+            )
+            raise forbidden(kind, meta.get("name", ""), why)
+
+    def _content_errors(self, kind: ResourceType, obj: Obj, old: Obj | None) -> list[FieldError]:
+        """Prune, default and validate a custom resource (or check a CRD)."""
+        if kind.key == CRDS:
+            return crd_errors(obj)
+        if not (kind.custom and kind.schema):
+            return []
+        pruned = schema.prune(kind.schema, obj, root=True)
+        self.warnings += [f'unknown field "{path}"' for path in pruned]
+        schema.default(kind.schema, obj)
+        errors = schema.validate(kind.schema, {k: v for k, v in obj.items() if k != "metadata"})
+        return errors + cel.evaluate(kind.schema, _body(obj), None if old is None else _body(old))
+
+    def _on_create(self, kind: ResourceType, obj: Obj) -> None:
+        if kind.key == CRDS:
+            obj["status"] = established_status(obj, timestamp(self.clock.now()))
+            for served in types_from_crd(obj):
+                self.registry.add(served)
+        elif kind.key == NAMESPACES:
+            obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+            obj["status"] = {"phase": "Active"}
+
+    # -- update and patch -------------------------------------------------------------------
+
+    def replace(
+        self,
+        kind: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        subresource: str | None = None,
+    ) -> Obj:
+        new = check_identity(kind, body)
+        current = self._current(kind, namespace, name)
+        wanted = new["metadata"].get("resourceVersion")
+        if not wanted and kind.custom:
+            raise invalid(
+                kind,
+                name,
+                [
+                    FieldError(
+                        "Invalid", "metadata.resourceVersion", 0, "must be specified for an update"
+                    )
+                ],
+            )
+        return self._update(kind, current, new, subresource, wanted)
+
+    def patch(
+        self,
+        kind: ResourceType,
+        namespace: str | None,
+        name: str,
+        content_type: str,
+        patch: Any,
+        subresource: str | None = None,
+    ) -> Obj:
+        current = self._current(kind, namespace, name)
+        base = self._out(kind, current)
+        media = content_type.split(";")[0].strip()
+        if media == MERGE or (media == STRATEGIC and not kind.custom):
+            if not isinstance(patch, dict):
+                raise bad_request("a merge patch must be a JSON object")
+            patched = merge_patch(base, patch)
+        elif media == JSON_PATCH:
+            patched = json_patch(kind, name, base, patch)
+        else:
+            raise unsupported_media_type(media)
+        wanted = (patched.get("metadata") or {}).get("resourceVersion")
+        wanted = wanted if wanted != current["metadata"]["resourceVersion"] else None
+        return self._update(kind, current, check_identity(kind, patched), subresource, wanted)
+
+    def _current(self, kind: ResourceType, namespace: str | None, name: str) -> Obj:
+        obj = self.store.get(kind.key, namespace or "", name)
+        if obj is None:
+            raise not_found(kind, name)
+        return obj
+
+    def _update(
+        self,
+        kind: ResourceType,
+        current: Obj,
+        new: Obj,
+        subresource: str | None,
+        wanted_rv: str | None,
+    ) -> Obj:
+        meta, old_meta = new["metadata"], current["metadata"]
+        name = old_meta["name"]
+        if wanted_rv and wanted_rv != old_meta["resourceVersion"]:
+            raise conflict(kind, name)
+        if meta.get("name", name) != name:
+            raise bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the "
+                f"name on the URL ({name})"
+            )
+        new = self._merge_for(kind, current, new, subresource)
+        errors = self._finalizer_errors(current, new) + self._content_errors(kind, new, current)
+        if errors:
+            raise invalid(kind, name, errors)
+        if new == current:
+            return self._out(kind, current)  # a no-op write changes nothing, not even the rv
+        if kind.custom and _spec_part(kind, new) != _spec_part(kind, current):
+            new["metadata"]["generation"] = old_meta.get("generation", 1) + 1
+        if old_meta.get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+            return self._out(kind, self._remove(kind, new))
+        if kind.key == CRDS:
+            self._reregister(current, new)
+        return self._out(kind, self.store.put(kind.key, new, "MODIFIED"))
+
+    def _reregister(self, old: Obj, new: Obj) -> None:
+        """An updated CRD serves its new versions and schemas at once."""
+        self.registry.remove_resource(old["spec"]["group"], old["spec"]["names"]["plural"])
+        for served in types_from_crd(new):
+            self.registry.add(served)
+
+    def _merge_for(
+        self, kind: ResourceType, current: Obj, new: Obj, subresource: str | None
+    ) -> Obj:
+        """What an update may change: status only via /status, the rest only via the main
+        resource; server-set metadata never."""
+        if subresource == "status":
+            merged = copy.deepcopy(current)
+            if "status" in new:
+                merged["status"] = new["status"]
+            else:
+                merged.pop("status", None)
+            return merged
+        merged = copy.deepcopy(new)
+        if kind.status_subresource:
+            if "status" in current:
+                merged["status"] = copy.deepcopy(current["status"])
+            else:
+                merged.pop("status", None)
+        meta = merged["metadata"]
+        for key in (*SERVER_SET, "name", "namespace"):
+            if key in current["metadata"]:
+                meta[key] = copy.deepcopy(current["metadata"][key])
+            else:
+                meta.pop(key, None)
+        return merged
+
+    @staticmethod
+    def _finalizer_errors(current: Obj, new: Obj) -> list[FieldError]:
+        if not current["metadata"].get("deletionTimestamp"):
+            return []
+        before = set(current["metadata"].get("finalizers") or [])
+        added = [f for f in new["metadata"].get("finalizers") or [] if f not in before]
+        if not added:
+            return []
+        listed = "[]string{" + ", ".join(f'"{f}"' for f in added) + "}"
+        detail = (
+            f"no new finalizers can be added if the object is being deleted, found new "
+            f"finalizers {listed}"
+        )
+        return [FieldError("Forbidden", "metadata.finalizers", detail=detail)]
+
+    # -- delete -----------------------------------------------------------------------------
+
+    def delete(
+        self, kind: ResourceType, namespace: str | None, name: str, options: Obj | None = None
+    ) -> Obj:
+        current = self._current(kind, namespace, name)
+        preconditions = (options or {}).get("preconditions") or {}
+        for key in ("uid", "resourceVersion"):
+            if preconditions.get(key) and preconditions[key] != current["metadata"].get(key):
+                raise conflict(kind, name)
+        meta = current["metadata"]
+        if meta.get("finalizers") or (kind.key == NAMESPACES and self._has_content(name)):
+            if meta.get("deletionTimestamp"):
+                return self._out(kind, current)
+            held = copy.deepcopy(current)
+            held["metadata"]["deletionTimestamp"] = timestamp(self.clock.now())
+            held["metadata"]["deletionGracePeriodSeconds"] = 0
+            if kind.key == NAMESPACES:
+                held["status"] = {"phase": "Terminating"}
+            out = self.store.put(kind.key, held, "MODIFIED")
+            if kind.key == NAMESPACES:
+                self._empty_namespace(name)
+            return self._out(kind, out)
+        orphan = (options or {}).get("propagationPolicy") == "Orphan"
+        return self._out(kind, self._remove(kind, current, orphan=orphan))
+
+    def _remove(self, kind: ResourceType, obj: Obj, orphan: bool = False) -> Obj:
+        gone = self.store.remove(kind.key, obj)
+        meta = gone["metadata"]
+        if kind.key == CRDS:
+            self._drop_crd(gone)
+        if not orphan:
+            self._collect_garbage(meta["uid"])
+        namespace = meta.get("namespace")
+        if namespace:
+            self._finish_namespace(namespace)
+        return gone
+
+    def _drop_crd(self, crd: Obj) -> None:
+        group, plural = crd["spec"]["group"], crd["spec"]["names"]["plural"]
+        self.registry.remove_resource(group, plural)
+        bucket = self.store.drop((group, plural))
+        for watcher in list(bucket.watchers if bucket else []):
+            watcher.close()
+
+    def _collect_garbage(self, owner_uid: str) -> None:
+        for key, bucket in self.store.all_buckets():
+            for obj in list(bucket.objects.values()):
+                owners = obj["metadata"].get("ownerReferences") or []
+                if any(ref.get("uid") == owner_uid for ref in owners):
+                    meta = obj["metadata"]
+                    kind = self.kind_of(key)
+                    if meta.get("deletionTimestamp") is None:
+                        self.delete(kind, meta.get("namespace"), meta["name"])
+
+    def _has_content(self, namespace: str) -> bool:
+        return any(
+            obj["metadata"].get("namespace") == namespace
+            for _, bucket in self.store.all_buckets()
+            for obj in bucket.objects.values()
+        )
+
+    def _empty_namespace(self, namespace: str) -> None:
+        for key, bucket in self.store.all_buckets():
+            kind = self.kind_of(key)
+            for obj in [
+                o for o in bucket.objects.values() if o["metadata"].get("namespace") == namespace
+            ]:
+                self.delete(kind, namespace, obj["metadata"]["name"])
+
+    def _finish_namespace(self, namespace: str) -> None:
+        ns = self.store.get(NAMESPACES, "", namespace)
+        if ns and ns["metadata"].get("deletionTimestamp") and not self._has_content(namespace):
+            self.store.remove(NAMESPACES, ns)
+
+
+def _body(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "apiVersion", "kind")}
+
+
+def _spec_part(kind: ResourceType, obj: Obj) -> Obj:
+    """What bumps metadata.generation: all but metadata, and status when it is separate."""
+    skip = {"metadata", "status"} if kind.status_subresource else {"metadata"}
+    return {k: v for k, v in obj.items() if k not in skip}

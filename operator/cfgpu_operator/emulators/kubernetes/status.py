@@ -1,0 +1,166 @@
+"""Kubernetes ``Status`` errors with the reasons, codes and messages a real server gives."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cfgpu_operator.emulators.kubernetes.registry import ResourceType
+
+# field.ErrorType -> (text in messages, cause reason)
+_FIELD_TYPES = {
+    "Required": ("Required value", "FieldValueRequired"),
+    "Invalid": ("Invalid value", "FieldValueInvalid"),
+    "TypeInvalid": ("Invalid value", "FieldValueTypeInvalid"),
+    "NotSupported": ("Unsupported value", "FieldValueNotSupported"),
+    "TooLong": ("Too long", "FieldValueTooLong"),
+    "TooMany": ("Too many", "FieldValueTooMany"),
+    "Forbidden": ("Forbidden", "FieldValueForbidden"),
+    "Duplicate": ("Duplicate value", "FieldValueDuplicate"),
+}
+# These types do not quote the offending value in their message.
+_NO_VALUE = frozenset({"Required", "Forbidden", "TooLong"})
+
+
+def go_value(value: Any) -> str:
+    """How Go's %v / %q prints a value inside a field error."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return (
+            repr(value) if isinstance(value, float) and not value.is_integer() else str(int(value))
+        )
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One entry of a field.ErrorList."""
+
+    type: str
+    field: str
+    value: Any = None
+    detail: str = ""
+
+    def body(self) -> str:
+        text, _ = _FIELD_TYPES[self.type]
+        if self.type not in _NO_VALUE:
+            text = f"{text}: {go_value(self.value)}"
+        return f"{text}: {self.detail}" if self.detail else text
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.body()}"
+
+    @property
+    def reason(self) -> str:
+        return _FIELD_TYPES[self.type][1]
+
+
+class ApiStatus(Exception):
+    """An error answer: raise it anywhere in the emulator, the HTTP layer renders it."""
+
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        status: dict[str, Any] = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
+        if self.details is not None:
+            status["details"] = self.details
+        return status
+
+
+def _details(kind: ResourceType, name: str) -> dict[str, Any]:
+    return {"name": name, "group": kind.group, "kind": kind.plural}
+
+
+def not_found(kind: ResourceType, name: str) -> ApiStatus:
+    return ApiStatus(
+        404, "NotFound", f'{kind.group_resource} "{name}" not found', _details(kind, name)
+    )
+
+
+def already_exists(kind: ResourceType, name: str) -> ApiStatus:
+    return ApiStatus(
+        409, "AlreadyExists", f'{kind.group_resource} "{name}" already exists', _details(kind, name)
+    )
+
+
+def conflict(kind: ResourceType, name: str) -> ApiStatus:
+    message = (
+        f'Operation cannot be fulfilled on {kind.group_resource} "{name}": the object has been '
+        "modified; please apply your changes to the latest version and try again"
+    )
+    return ApiStatus(409, "Conflict", message, _details(kind, name))
+
+
+def invalid(kind: ResourceType, name: str, errors: list[FieldError]) -> ApiStatus:
+    listed = str(errors[0]) if len(errors) == 1 else "[" + ", ".join(map(str, errors)) + "]"
+    details = {
+        "name": name,
+        "group": kind.group,
+        "kind": kind.kind,
+        "causes": [{"reason": e.reason, "message": e.body(), "field": e.field} for e in errors],
+    }
+    return ApiStatus(
+        422, "Invalid", f'{kind.qualified_kind} "{name}" is invalid: {listed}', details
+    )
+
+
+def bad_request(message: str) -> ApiStatus:
+    return ApiStatus(400, "BadRequest", message)
+
+
+def gone(message: str) -> ApiStatus:
+    return ApiStatus(410, "Expired", message)
+
+
+def forbidden(kind: ResourceType, name: str, why: str) -> ApiStatus:
+    return ApiStatus(
+        403,
+        "Forbidden",
+        f'{kind.group_resource} "{name}" is forbidden: {why}',
+        _details(kind, name),
+    )
+
+
+def method_not_allowed() -> ApiStatus:
+    return ApiStatus(
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+    )
+
+
+def unsupported_media_type(content_type: str) -> ApiStatus:
+    return ApiStatus(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types "
+        f"include: application/json-patch+json, application/merge-patch+json, "
+        f'application/apply-patch+yaml; got "{content_type}"',
+    )
+
+
+def path_not_found() -> ApiStatus:
+    return ApiStatus(404, "NotFound", "the server could not find the requested resource")

@@ -1,0 +1,118 @@
+"""Watch streams: initial state or resume from a resourceVersion, bookmarks, timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from aiohttp import web
+
+from cfgpu_operator.emulators.kubernetes.registry import ResourceType
+from cfgpu_operator.emulators.kubernetes.selectors import Matcher
+from cfgpu_operator.emulators.kubernetes.status import bad_request, gone
+from cfgpu_operator.emulators.kubernetes.store import Event, Store, Watcher
+
+WATCH_CONTENT_TYPE = "application/json;stream=watch"
+# A real server ends a watch after a random 30-60 minutes unless timeoutSeconds is sooner.
+DEFAULT_TIMEOUT = 1800.0
+
+
+class WatchHub:
+    """Every open watch, so tests can close them and shutdown does not wait for them."""
+
+    def __init__(self, store: Store, bookmark_interval: float = 60.0) -> None:
+        self.store = store
+        self.bookmark_interval = bookmark_interval
+        self.open: set[tuple[ResourceType, Watcher]] = set()
+
+    def close(self, resource: str | None = None) -> int:
+        """End open watches (of one ``plural.group`` resource, or all); returns how many."""
+        closing = [(k, w) for k, w in self.open if resource in (None, k.group_resource)]
+        for _, watcher in closing:
+            watcher.close()
+        return len(closing)
+
+    async def serve(
+        self, request: web.Request, kind: ResourceType, namespace: str | None, matches: Matcher
+    ) -> web.StreamResponse:
+        query = request.query
+        watcher = Watcher(namespace, matches)
+        bucket = self.store.bucket(kind.key)
+        # Register before reading the backlog: no await in between, so nothing is missed.
+        bucket.watchers.add(watcher)
+        self.open.add((kind, watcher))
+        try:
+            backlog = self._backlog(kind, namespace, matches, query.get("resourceVersion"))
+            response = web.StreamResponse(headers={"Content-Type": WATCH_CONTENT_TYPE})
+            await response.prepare(request)
+            if backlog is None:
+                await _send_error(response, query.get("resourceVersion", ""), self.store)
+                return response
+            for event in backlog:
+                await _send(response, kind, event.type, event.object)
+            await self._pump(response, kind, watcher, query)
+            return response
+        except ConnectionResetError:
+            return web.Response()  # the client went away; nobody reads this
+        finally:
+            bucket.watchers.discard(watcher)
+            self.open.discard((kind, watcher))
+
+    def _backlog(
+        self, kind: ResourceType, namespace: str | None, matches: Matcher, rv: str | None
+    ) -> Iterable[Event] | None:
+        if rv in (None, "", "0"):
+            return [
+                Event("ADDED", obj, int(obj["metadata"]["resourceVersion"]))
+                for obj in self.store.items(kind.key, namespace)
+                if matches(obj)
+            ]
+        try:
+            since = int(rv)
+        except ValueError:
+            raise bad_request(f"invalid resource version: {rv}") from None
+        events = self.store.bucket(kind.key).since(since)
+        if events is None:
+            return None
+        return [
+            e
+            for e in events
+            if (namespace is None or e.object["metadata"].get("namespace") == namespace)
+            and matches(e.object)
+        ]
+
+    async def _pump(
+        self, response: web.StreamResponse, kind: ResourceType, watcher: Watcher, query: Any
+    ) -> None:
+        timeout = float(query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
+        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            wait = min(left, self.bookmark_interval) if bookmarks else left
+            try:
+                event = await asyncio.wait_for(watcher.queue.get(), wait)
+            except TimeoutError:
+                if bookmarks and deadline - time.monotonic() > 0:
+                    marker = {"metadata": {"resourceVersion": str(self.store.resource_version)}}
+                    await _send(response, kind, "BOOKMARK", marker)
+                continue
+            if event is None:
+                return
+            await _send(response, kind, event.type, event.object)
+
+
+async def _send(
+    response: web.StreamResponse, kind: ResourceType, kind_of_event: str, obj: dict[str, Any]
+) -> None:
+    payload = {**obj, "apiVersion": kind.api_version, "kind": kind.kind}
+    line = json.dumps({"type": kind_of_event, "object": payload}, separators=(",", ":"))
+    await response.write(line.encode() + b"\n")
+
+
+async def _send_error(response: web.StreamResponse, rv: str, store: Store) -> None:
+    status = gone(f"too old resource version: {rv} ({store.resource_version})").body()
+    line = json.dumps({"type": "ERROR", "object": status})
+    await response.write(line.encode() + b"\n")
