@@ -27,7 +27,5 @@ async def eventually(
             return value  # type: ignore[return-value]
         last = value
         if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {within}s waiting for {what or probe}: {last!r}"
-            )
+            raise AssertionError(f"timed out after {within}s waiting for {what or probe}: {last!r}")
         await asyncio.sleep(POLL)
