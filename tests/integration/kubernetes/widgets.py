@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 GROUP, VERSION, PLURAL, KIND = "example.com", "v1", "widgets", "Widget"
@@ -62,7 +63,7 @@ def crd(served_versions: tuple[str, ...] = (VERSION,)) -> dict[str, Any]:
                     "served": True,
                     "storage": version == VERSION,
                     "subresources": {"status": {}},
-                    "schema": {"openAPIV3Schema": SCHEMA},
+                    "schema": {"openAPIV3Schema": copy.deepcopy(SCHEMA)},
                     "additionalPrinterColumns": [
                         {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
                         {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
