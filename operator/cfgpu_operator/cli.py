@@ -73,5 +73,32 @@ def emulate_cfgpu(
         asyncio.run(serve_forever(emulator.app(), port, banner))
 
 
+@emulate.command("kubernetes")
+@click.option("--port", type=click.IntRange(0, 65535), default=8091, show_default=True)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(dir_okay=False, writable=True),
+    default="emulator.kubeconfig",
+    show_default=True,
+    help="Where to write a kubeconfig for kubectl, Kopf and the Python client.",
+)
+def emulate_kubernetes(port: int, kubeconfig: str) -> None:
+    """Emulated Kubernetes API server (CRDs, watches, status, finalizers) with no cluster."""
+    from pathlib import Path
+
+    from cfgpu_operator.emulators.kubernetes import KubernetesEmulator, write_kubeconfig
+    from cfgpu_operator.emulators.serving import serve
+
+    async def run() -> None:
+        async with serve(KubernetesEmulator().app(), port) as url:
+            path = write_kubeconfig(Path(kubeconfig), url)
+            click.echo(f"Kubernetes API emulator on {url}; export KUBECONFIG={path.resolve()}")
+            click.echo("Ctrl-C stops it (and forgets every object).")
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+
+
 if __name__ == "__main__":
     main()

@@ -25,7 +25,8 @@ from cfgpu_operator.emulators.kubernetes.status import (
     method_not_allowed,
     path_not_found,
 )
-from cfgpu_operator.emulators.kubernetes.watch import WatchHub
+from cfgpu_operator.emulators.kubernetes.table import table, wants_table
+from cfgpu_operator.emulators.kubernetes.watch import Render, WatchHub
 from cfgpu_operator.emulators.serving import serve
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -162,9 +163,11 @@ class KubernetesEmulator:
         cluster, kind, ns, name = self.cluster, target.kind, target.namespace, target.name
         method, verb = request.method, request[VERB]
         if verb == "watch":
-            return await self.watches.serve(request, kind, ns, _matcher(request))
+            render = self._watch_render(request, kind)
+            return await self.watches.serve(request, kind, ns, _matcher(request), render)
         if verb == "list":
-            return web.json_response(_list(cluster, kind, ns, request))
+            listed = _list(cluster, kind, ns, request)
+            return web.json_response(self._maybe_table(request, kind, listed))
         if verb == "create":
             return web.json_response(cluster.create(kind, ns, await _body(request)), status=201)
         if verb == "deletecollection":
@@ -174,7 +177,8 @@ class KubernetesEmulator:
             return web.json_response(_list(cluster, kind, ns, request))
         assert name is not None  # noqa: S101 - object verbs come with a name
         if method == "GET":
-            return web.json_response(cluster.get(kind, ns, name))
+            one = cluster.get(kind, ns, name)
+            return web.json_response(self._maybe_table(request, kind, {"items": [one]}, one))
         if method == "PUT":
             body = await _body(request)
             return web.json_response(cluster.replace(kind, ns, name, body, target.subresource))
@@ -192,6 +196,24 @@ class KubernetesEmulator:
         if "propagationPolicy" in request.query:
             options = {**(options or {}), "propagationPolicy": request.query["propagationPolicy"]}
         return web.json_response(cluster.delete(kind, ns, name, options))
+
+    def _maybe_table(
+        self,
+        request: web.Request,
+        kind: ResourceType,
+        listed: dict[str, Any],
+        single: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """kubectl asks for a Table (server-side printing); everyone else gets objects."""
+        if not wants_table(request.headers.get("Accept", "")):
+            return single if single is not None else listed
+        rv = str(self.cluster.store.resource_version)
+        return table(kind, listed["items"], rv, self.cluster.clock.now())
+
+    def _watch_render(self, request: web.Request, kind: ResourceType) -> Render:
+        if wants_table(request.headers.get("Accept", "")):
+            return lambda obj: self._maybe_table(request, kind, {"items": [obj]})
+        return lambda obj: {**obj, "apiVersion": kind.api_version, "kind": kind.kind}
 
 
 def _verb(method: str, target: Target, query: Any) -> str:

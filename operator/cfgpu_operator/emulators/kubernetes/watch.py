@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -18,6 +18,7 @@ from cfgpu_operator.emulators.kubernetes.store import Event, Store, Watcher
 WATCH_CONTENT_TYPE = "application/json;stream=watch"
 # A real server ends a watch after a random 30-60 minutes unless timeoutSeconds is sooner.
 DEFAULT_TIMEOUT = 1800.0
+Render = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class WatchHub:
@@ -36,8 +37,14 @@ class WatchHub:
         return len(closing)
 
     async def serve(
-        self, request: web.Request, kind: ResourceType, namespace: str | None, matches: Matcher
+        self,
+        request: web.Request,
+        kind: ResourceType,
+        namespace: str | None,
+        matches: Matcher,
+        render: Render,
     ) -> web.StreamResponse:
+        """Stream events; ``render`` shapes each object (plain, or a Table row for kubectl)."""
         query = request.query
         watcher = Watcher(namespace, matches)
         bucket = self.store.bucket(kind.key)
@@ -52,8 +59,8 @@ class WatchHub:
                 await _send_error(response, query.get("resourceVersion", ""), self.store)
                 return response
             for event in backlog:
-                await _send(response, kind, event.type, event.object)
-            await self._pump(response, kind, watcher, query)
+                await _send(response, event.type, render(event.object))
+            await self._pump(response, kind, watcher, query, render)
             return response
         except ConnectionResetError:
             return web.Response()  # the client went away; nobody reads this
@@ -85,7 +92,12 @@ class WatchHub:
         ]
 
     async def _pump(
-        self, response: web.StreamResponse, kind: ResourceType, watcher: Watcher, query: Any
+        self,
+        response: web.StreamResponse,
+        kind: ResourceType,
+        watcher: Watcher,
+        query: Any,
+        render: Render,
     ) -> None:
         timeout = float(query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
@@ -96,18 +108,19 @@ class WatchHub:
                 event = await asyncio.wait_for(watcher.queue.get(), wait)
             except TimeoutError:
                 if bookmarks and deadline - time.monotonic() > 0:
-                    marker = {"metadata": {"resourceVersion": str(self.store.resource_version)}}
-                    await _send(response, kind, "BOOKMARK", marker)
+                    marker = {
+                        "apiVersion": kind.api_version,
+                        "kind": kind.kind,
+                        "metadata": {"resourceVersion": str(self.store.resource_version)},
+                    }
+                    await _send(response, "BOOKMARK", marker)
                 continue
             if event is None:
                 return
-            await _send(response, kind, event.type, event.object)
+            await _send(response, event.type, render(event.object))
 
 
-async def _send(
-    response: web.StreamResponse, kind: ResourceType, kind_of_event: str, obj: dict[str, Any]
-) -> None:
-    payload = {**obj, "apiVersion": kind.api_version, "kind": kind.kind}
+async def _send(response: web.StreamResponse, kind_of_event: str, payload: dict[str, Any]) -> None:
     line = json.dumps({"type": kind_of_event, "object": payload}, separators=(",", ":"))
     await response.write(line.encode() + b"\n")
 
