@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,20 +25,11 @@ def _command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "cfgpu_operator.cli"]
 
 
-@pytest.fixture
-def emulator_process() -> Iterator[tuple[str, subprocess.Popen[str]]]:
+@contextmanager
+def started(*args: str) -> Iterator[str]:
+    """Run ``cfgpu-operator emulate ...`` until its banner names the URL; yield that URL."""
     process = subprocess.Popen(  # noqa: S603 - our own console script
-        [
-            *_command(),
-            "emulate",
-            "cfgpu",
-            "--port",
-            "0",
-            "--token",
-            "cli-token",
-            "--transition-seconds",
-            "0",
-        ],
+        [*_command(), "emulate", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -51,14 +44,22 @@ def emulator_process() -> Iterator[tuple[str, subprocess.Popen[str]]]:
                 break
         match = re.search(r"http://127\.0\.0\.1:\d+", line)
         assert match, f"no banner from the emulator: {line!r}"
-        yield match.group(0), process
+        yield match.group(0)
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
+@pytest.fixture
+def emulator_process() -> Iterator[tuple[str, None]]:
+    with started(
+        "cfgpu", "--port", "0", "--token", "cli-token", "--transition-seconds", "0"
+    ) as url:
+        yield url, None
+
+
 async def test_emulate_cfgpu_serves_the_api_on_loopback(
-    emulator_process: tuple[str, subprocess.Popen[str]],
+    emulator_process: tuple[str, None],
 ) -> None:
     url, _ = emulator_process
     async with CfgpuClient("cli-token", base_url=url) as client:
@@ -73,3 +74,15 @@ def test_help_lists_the_emulate_command() -> None:
         [*_command(), "--help"], capture_output=True, text=True, check=True
     )
     assert "emulate" in result.stdout
+
+
+async def test_emulate_kubernetes_writes_a_working_kubeconfig(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kc"
+    with started("kubernetes", "--port", "0", "--kubeconfig", str(kubeconfig)):
+        from kubernetes import client, config
+
+        api = config.new_client_from_config(config_file=str(kubeconfig))  # type: ignore[no-untyped-call]
+        namespaces = await asyncio.to_thread(client.CoreV1Api(api).list_namespace)
+        await asyncio.to_thread(api.close)
+    assert "default" in {ns.metadata.name for ns in namespaces.items if ns.metadata}
+    assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"

@@ -1,0 +1,107 @@
+"""kubectl, when it is installed, works against the emulator unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ServedKube
+from tests.integration.kubernetes.widgets import crd, widget
+
+KUBECTL = shutil.which("kubectl")
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+
+
+async def kubectl(kube: ServedKube, *args: str, stdin: str | None = None) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        KUBECTL or "kubectl",
+        *args,
+        stdin=asyncio.subprocess.PIPE if stdin else None,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "KUBECONFIG": str(kube.kubeconfig), "HOME": str(kube.kubeconfig.parent)},
+    )
+    out, _ = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), 60)
+    return process.returncode or 0, out.decode()
+
+
+async def apply(kube: ServedKube, obj: dict[str, object]) -> str:
+    code, out = await kubectl(kube, "apply", "--validate=false", "-f", "-", stdin=json.dumps(obj))
+    assert code == 0, out
+    return out
+
+
+async def test_apply_get_and_delete(kube: ServedKube, tmp_path: Path) -> None:
+    assert "created" in await apply(kube, crd())
+    assert "widget.example.com/w1 created" in await apply(kube, widget("w1", label="abc"))
+    assert "configured" in await apply(kube, widget("w1", label="def"))
+    code, out = await kubectl(kube, "get", "wd", "w1", "-o", "jsonpath={.spec.label}")
+    assert (code, out) == (0, "def")
+    code, out = await kubectl(kube, "get", "widgets")
+    assert code == 0
+    header, row = out.splitlines()[:2]
+    assert header.split() == ["NAME", "SIZE", "PHASE"]
+    assert row.split() == ["w1", "3"]
+    code, out = await kubectl(kube, "delete", "wd", "w1")
+    assert (code, out.strip()) == (0, 'widget.example.com "w1" deleted')
+    code, out = await kubectl(kube, "get", "wd", "w1")
+    assert code != 0
+    assert "NotFound" in out
+
+
+async def test_apply_of_an_invalid_object_shows_the_servers_reason(kube: ServedKube) -> None:
+    await apply(kube, crd())
+    code, out = await kubectl(
+        kube, "apply", "--validate=false", "-f", "-", stdin=json.dumps(widget("w2", size=99))
+    )
+    assert code != 0
+    assert (
+        "spec.size: Invalid value: 99: spec.size in body should be less than or equal to 8" in out
+    )
+
+
+async def test_get_watch_prints_changes(kube: ServedKube) -> None:
+    await apply(kube, crd())
+    await apply(kube, widget("w1"))
+    process = await asyncio.create_subprocess_exec(
+        KUBECTL or "kubectl",
+        "get",
+        "wd",
+        "-w",
+        "--request-timeout=30s",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "KUBECONFIG": str(kube.kubeconfig), "HOME": str(kube.kubeconfig.parent)},
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+
+    async def read_line() -> str:
+        assert process.stdout is not None
+        return (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+
+    try:
+        lines.append(await read_line())  # header
+        lines.append(await read_line())  # w1 as it is
+        cluster = kube.emulator.cluster
+        widgets = cluster.registry.get("example.com", "v1", "widgets")
+        assert widgets is not None
+        cluster.patch(
+            widgets,
+            "default",
+            "w1",
+            "application/merge-patch+json",
+            {"status": {"phase": "Ready"}},
+            subresource="status",
+        )
+        lines.append(await read_line())
+    finally:
+        process.terminate()
+        await process.wait()
+    assert lines[0].split() == ["NAME", "SIZE", "PHASE"]
+    assert lines[2].split() == ["w1", "3", "Ready"]
