@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,17 +37,27 @@ FAN_OUT_CHANGES = 1000
 async def emulator() -> AsyncIterator[str]:
     """The emulator in a separate process, so client and server each get a core."""
     kubeconfig = Path(tempfile.mkdtemp()) / "kubeconfig"
-    command = [sys.executable, "-m", "cfgpu_operator.cli", "emulate", "kubernetes",
-               "--port", "0", "--kubeconfig", str(kubeconfig)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # noqa: S603
+    command = [
+        sys.executable,
+        "-m",
+        "cfgpu_operator.cli",
+        "emulate",
+        "kubernetes",
+        "--port",
+        "0",
+        "--kubeconfig",
+        str(kubeconfig),
+    ]
+    process = await asyncio.create_subprocess_exec(*command, stdout=asyncio.subprocess.PIPE)
     try:
         assert process.stdout is not None
-        match = re.search(r"http://127\.0\.0\.1:\d+", process.stdout.readline())
+        banner = (await process.stdout.readline()).decode()
+        match = re.search(r"http://127\.0\.0\.1:\d+", banner)
         assert match, "the emulator printed no URL"
         yield match.group(0)
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        await asyncio.wait_for(process.wait(), 10)
 
 
 async def run_all(jobs: Iterable[Callable[[], Awaitable[Any]]]) -> float:
@@ -95,8 +104,10 @@ async def watch_fan_out(url: str, http: httpx.AsyncClient, prefix: str) -> float
         nonlocal opened
         params = {"watch": "true", "resourceVersion": rv, "timeoutSeconds": "300"}
         seen = 0
-        async with httpx.AsyncClient(base_url=url, timeout=300) as own, \
-                own.stream("GET", CM, params=params) as stream:
+        async with (
+            httpx.AsyncClient(base_url=url, timeout=300) as own,
+            own.stream("GET", CM, params=params) as stream,
+        ):
             opened += 1
             if opened == WATCHERS:
                 ready.set()
@@ -131,8 +142,7 @@ async def cost_over_time(http: httpx.AsyncClient, total: int, prefix: str) -> tu
         if n % 2:
             response = await http.get(f"{CM}/{name}")
         else:
-            response = await http.patch(f"{CM}/{name}", json={"data": {"n": str(n)}},
-                                        headers=MERGE)
+            response = await http.patch(f"{CM}/{name}", json={"data": {"n": str(n)}}, headers=MERGE)
         expect(200)(response)
         durations.append(time.perf_counter() - started)
 
@@ -153,8 +163,10 @@ async def main(objects: list[int], requests: int) -> None:
                 events = await watch_fan_out(url, http, prefix)
                 print(f"{count:>8} {creates:>9.0f} {patches:>9.0f} {events:>15.0f}")
             first, last = await cost_over_time(http, requests, f"o{objects[0]}")
-            print(f"per-request cost over {requests} requests: first 1000 {first:.3f} ms, "
-                  f"last 1000 {last:.3f} ms, ratio last/first {last / first:.2f}")
+            print(
+                f"per-request cost over {requests} requests: first 1000 {first:.3f} ms, "
+                f"last 1000 {last:.3f} ms, ratio last/first {last / first:.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -292,3 +292,25 @@ async def test_watch_beyond_history_answers_410(kube: ServedKube, api: Api) -> N
     with pytest.raises(client.ApiException) as caught:
         await api(stream)
     assert caught.value.status == 410
+
+
+async def test_delete_collection_and_cluster_wide_lists(api: Api) -> None:
+    await api(api.core.create_namespace, {"metadata": {"name": "team"}})
+    for namespace, name, labels in [
+        ("default", "a", {"x": "1"}),
+        ("default", "b", {}),
+        ("team", "c", {"x": "1"}),
+    ]:
+        await api(
+            api.core.create_namespaced_config_map,
+            namespace,
+            {"metadata": {"name": name, "labels": labels}},
+        )
+    everywhere = await api(api.core.list_config_map_for_all_namespaces, label_selector="x=1")
+    assert sorted((i.metadata.namespace, i.metadata.name) for i in everywhere.items) == [
+        ("default", "a"),
+        ("team", "c"),
+    ]
+    await api(api.core.delete_collection_namespaced_config_map, "default", label_selector="x=1")
+    left = await api(api.core.list_config_map_for_all_namespaces)
+    assert sorted(i.metadata.name for i in left.items) == ["b", "c"]
