@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +90,14 @@ async def create_and_patch(http: httpx.AsyncClient, count: int, prefix: str) -> 
         body = {"data": {"v": str(n)}}
         expect(200)(await http.patch(f"{CM}/{prefix}-{n}", json=body, headers=MERGE))
 
-    create_s = await run_all((lambda n=n: create(n)) for n in range(count))
-    patch_s = await run_all((lambda n=n: patch(n)) for n in range(count))
+    create_s = await run_all(partial(create, n) for n in range(count))
+    patch_s = await run_all(partial(patch, n) for n in range(count))
     return count / create_s, count / patch_s
 
 
-async def watch_fan_out(url: str, http: httpx.AsyncClient, prefix: str) -> float:
-    """WATCHERS watches each receive FAN_OUT_CHANGES patches; events delivered per second."""
+async def watch_fan_out(url: str, http: httpx.AsyncClient, prefix: str, count: int) -> float:
+    """WATCHERS watches each receive ``changes`` patches; events delivered per second."""
+    changes = min(count, FAN_OUT_CHANGES)
     rv = (await http.get(CM, params={"limit": "1"})).json()["metadata"]["resourceVersion"]
     ready = asyncio.Event()
     opened = 0
@@ -114,7 +116,7 @@ async def watch_fan_out(url: str, http: httpx.AsyncClient, prefix: str) -> float
             async for line in stream.aiter_lines():
                 if line and json.loads(line)["type"] == "MODIFIED":
                     seen += 1
-                    if seen == FAN_OUT_CHANGES:
+                    if seen == changes:
                         return seen
         return seen
 
@@ -126,18 +128,20 @@ async def watch_fan_out(url: str, http: httpx.AsyncClient, prefix: str) -> float
         body = {"data": {"w": str(n)}}
         expect(200)(await http.patch(f"{CM}/{prefix}-{n}", json=body, headers=MERGE))
 
-    await run_all((lambda n=n: patch(n)) for n in range(FAN_OUT_CHANGES))
+    await run_all(partial(patch, n) for n in range(changes))
     delivered = sum(await asyncio.gather(*tasks))
     return delivered / (time.perf_counter() - started)
 
 
-async def cost_over_time(http: httpx.AsyncClient, total: int, prefix: str) -> tuple[float, float]:
+async def cost_over_time(
+    http: httpx.AsyncClient, total: int, prefix: str, objects: int
+) -> tuple[float, float]:
     """Mean milliseconds per request for the first and the last 1,000 of ``total``."""
     window = 1000
     durations: list[float] = []
 
     async def timed(n: int) -> None:
-        name = f"{prefix}-{n % 500}"
+        name = f"{prefix}-{n % min(500, objects)}"
         started = time.perf_counter()
         if n % 2:
             response = await http.get(f"{CM}/{name}")
@@ -160,9 +164,9 @@ async def main(objects: list[int], requests: int) -> None:
             for count in objects:
                 prefix = f"o{count}"
                 creates, patches = await create_and_patch(http, count, prefix)
-                events = await watch_fan_out(url, http, prefix)
+                events = await watch_fan_out(url, http, prefix, count)
                 print(f"{count:>8} {creates:>9.0f} {patches:>9.0f} {events:>15.0f}")
-            first, last = await cost_over_time(http, requests, f"o{objects[0]}")
+            first, last = await cost_over_time(http, requests, f"o{objects[0]}", objects[0])
             print(
                 f"per-request cost over {requests} requests: first 1000 {first:.3f} ms, "
                 f"last 1000 {last:.3f} ms, ratio last/first {last / first:.2f}"
