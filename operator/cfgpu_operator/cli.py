@@ -18,6 +18,32 @@ def main() -> None:
     """Run GPU instances on CFGPU and AI workloads on Primus-SaFE as Kubernetes objects."""
 
 
+@main.command()
+@click.option(
+    "--write",
+    "directory",
+    type=click.Path(file_okay=False),
+    help="Write one YAML file per CRD into this folder instead of printing them.",
+)
+@click.option("--check", is_flag=True, help="With --write: fail if the files are stale.")
+def crds(directory: str | None, check: bool) -> None:
+    """Print (or write) the CustomResourceDefinitions generated from the models."""
+    from pathlib import Path
+
+    from cfgpu_operator import crdgen
+
+    if directory is None:
+        click.echo("---\n".join(crdgen.render(obj) for obj in crdgen.all_crds().values()), nl=False)
+        return
+    if check:
+        outdated = crdgen.stale(Path(directory))
+        if outdated:
+            raise click.ClickException(f"stale CRDs in {directory}: {', '.join(outdated)}")
+        return
+    for path in crdgen.write(Path(directory)):
+        click.echo(f"wrote {path}")
+
+
 @main.group()
 def emulate() -> None:
     """Serve an emulated external API on 127.0.0.1 until interrupted."""

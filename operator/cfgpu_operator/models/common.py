@@ -1,0 +1,56 @@
+"""Pieces shared by every custom resource: conditions, errors, field helpers."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+GROUP = "cfgpu.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+FINALIZER = f"{GROUP}/finalizer"
+PAUSED_ANNOTATION = f"{GROUP}/paused"
+CATEGORY = "cfgpu"
+
+
+class CrdModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown fields ignored when reading."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON form, without unset optional fields."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+def immutable(description: str, **kwargs: Any) -> Any:
+    """A field that CEL keeps unchanged after creation (``self == oldSelf``)."""
+    name = kwargs.pop("label", "this field")
+    rules = [{"rule": "self == oldSelf", "message": f"{name} is immutable"}]
+    extra: dict[str, Any] = {"x-kubernetes-validations": rules}
+    if "default_factory" in kwargs:
+        # The API server fills an object defaulted to {} with its fields' own defaults, so
+        # the stored spec holds every value that immutability then protects.
+        extra["default"] = {}
+    return Field(description=description, json_schema_extra=extra, **kwargs)
+
+
+class Condition(CrdModel):
+    type: Literal["Ready", "Synced"] = Field(description="Ready or Synced.")
+    status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
+    reason: str = Field(description="CamelCase reason from the documented table.")
+    message: str = Field(default="", description="Human-readable detail.")
+    observed_generation: int | None = Field(
+        default=None, description="The metadata.generation this condition was computed for."
+    )
+    last_transition_time: str = Field(
+        description="When status last changed (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+
+
+class LastError(CrdModel):
+    code: str = Field(default="", description="The external API's error code, if any.")
+    message: str = Field(description="What failed, as the external API said it.")

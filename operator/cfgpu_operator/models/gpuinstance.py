@@ -1,0 +1,173 @@
+"""GpuInstance: spec and status. The CRD schema is generated from these models."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from cfgpu_operator.models.common import Condition, CrdModel, LastError, immutable
+
+KIND = "GpuInstance"
+PLURAL = "gpuinstances"
+SINGULAR = "gpuinstance"
+SHORT_NAMES = ("gpui",)
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    CREATING = "Creating"
+    STARTING = "Starting"
+    RUNNING = "Running"
+    STOPPING = "Stopping"
+    STOPPED = "Stopped"
+    REIMAGING = "Reimaging"
+    RELEASING = "Releasing"
+    RELEASED = "Released"
+    FAILED = "Failed"
+    LOST = "Lost"
+
+
+class ImageSource(CrdModel):
+    """Exactly one way of naming the image."""
+
+    id: str | None = Field(
+        default=None, description="An image id (image_...).", pattern=r"^image_[a-z0-9]+$"
+    )
+    system: str | None = Field(
+        default=None,
+        description="A system image as a path of names, e.g. "
+        "Tensorflow/2.15.0/3.11(ubuntu20.04)/12.2.",
+        min_length=1,
+    )
+    private: str | None = Field(default=None, description="A private image by name.", min_length=1)
+
+
+class Billing(CrdModel):
+    price_type: Literal["Usage", "Day", "Week", "Month"] = Field(
+        default="Usage", description="Usage (pay as you go) or a prepaid Day, Week or Month."
+    )
+    service_time: int = Field(
+        default=1, ge=1, le=120, description="Prepaid periods to buy (ignored for Usage)."
+    )
+
+
+class Disks(CrdModel):
+    system_expand_gb: int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        alias="systemExpandGB",
+        description="GB added to the free 30 GB system disk.",
+    )
+    data_expand_gb: int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        alias="dataExpandGB",
+        description="GB added to the free 50 GB data disk.",
+    )
+
+
+class SecretKeyRef(CrdModel):
+    name: str = Field(min_length=1, description="Secret in the object's namespace.")
+    key: str = Field(default="token", min_length=1, description="Key holding the CFGPU token.")
+
+
+class GpuInstanceSpec(CrdModel):
+    region: str = immutable("Region code or display name (hz, 杭州).", label="region", min_length=1)
+    gpu_type: str = immutable(
+        "GPU type code or display name (RTX 4090, rtx4090).", label="gpuType", min_length=1
+    )
+    gpu_count: int = immutable("GPUs in the instance.", label="gpuCount", default=1, ge=1, le=8)
+    image: ImageSource = Field(
+        description="The image: exactly one of id, system or private. Changing it re-images.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "[has(self.id), has(self.system), has(self.private)]"
+                    ".filter(x, x).size() == 1",
+                    "message": "image needs exactly one of id, system or private",
+                }
+            ]
+        },
+    )
+    adapt_type: Literal["CONTAINER", "VM"] = immutable(
+        "Container or virtual machine.", label="adaptType", default="CONTAINER"
+    )
+    billing: Billing = immutable(
+        "How the instance is paid for.", label="billing", default_factory=Billing
+    )
+    disks: Disks = immutable("Disk expansion.", label="disks", default_factory=Disks)
+    state: Literal["Running", "Stopped"] = Field(
+        default="Running", description="Desired power state."
+    )
+    instance_name: str | None = immutable(
+        "CFGPU instance name; default derived from namespace, name and uid.",
+        label="instanceName",
+        default=None,
+        max_length=64,
+    )
+    instance_id: str | None = immutable(
+        "Adopt this existing instance instead of creating one.",
+        label="instanceId",
+        default=None,
+        min_length=1,
+    )
+    deletion_policy: Literal["Release", "Orphan"] = Field(
+        default="Release", description="Release the instance on deletion, or leave it running."
+    )
+    management_policy: Literal["Manage", "ObserveOnly"] = Field(
+        default="Manage", description="ObserveOnly never calls a mutating endpoint."
+    )
+    credentials_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret with this object's CFGPU token; else the operator's."
+    )
+
+
+class GpuInstanceStatus(CrdModel):
+    phase: Phase | None = Field(default=None, description="Where the instance is.")
+    instance_id: str | None = Field(default=None, description="The CFGPU instance id.")
+    instance_name: str | None = Field(
+        default=None, description="The CFGPU instance name (recorded before creating)."
+    )
+    cfgpu_status: str | None = Field(default=None, description="Raw CFGPU statusCode.")
+    region_code: str | None = Field(default=None, description="Resolved region code.")
+    gpu_type_code: str | None = Field(default=None, description="Resolved GPU type code.")
+    image_id: str | None = Field(default=None, description="The image the instance runs.")
+    gpu_name: str | None = Field(default=None, description="GPU model.")
+    gpus: int | None = Field(default=None, description="GPUs.")
+    cpus: float | None = Field(default=None, description="CPU cores.")
+    memory_bytes: int | None = Field(default=None, description="Memory in bytes.")
+    gpu_memory_bytes: int | None = Field(default=None, description="GPU memory in bytes.")
+    consume_type: str | None = Field(default=None, description="Billing type as CFGPU names it.")
+    create_time: str | None = Field(default=None, description="When CFGPU created it.")
+    expire_time: str | None = Field(default=None, description="When a prepaid instance ends.")
+    stop_time: str | None = Field(default=None, description="When it last stopped.")
+    conditions: list[Condition] = Field(default_factory=list, description="Ready and Synced.")
+    observed_generation: int | None = Field(
+        default=None, description="The metadata.generation last reconciled."
+    )
+    last_error: LastError | None = Field(default=None, description="The last failure, if any.")
+
+
+PRINTER_COLUMNS: tuple[dict[str, object], ...] = (
+    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    },
+    {
+        "name": "Reason",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
+    },
+    {"name": "GPU", "type": "string", "jsonPath": ".spec.gpuType"},
+    {"name": "Instance-ID", "type": "string", "jsonPath": ".status.instanceId"},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    {"name": "Region", "type": "string", "jsonPath": ".status.regionCode", "priority": 1},
+    {"name": "Image", "type": "string", "jsonPath": ".status.imageId", "priority": 1},
+    {"name": "Expires", "type": "string", "jsonPath": ".status.expireTime", "priority": 1},
+)

@@ -1,0 +1,169 @@
+"""The generated CRDs: committed copies are current, and the API server enforces them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cfgpu_operator import crdgen
+from cfgpu_operator.emulators.kubernetes.cluster import Cluster
+from cfgpu_operator.emulators.kubernetes.registry import ResourceType
+from cfgpu_operator.emulators.kubernetes.status import ApiStatus
+
+ROOT = Path(__file__).resolve().parents[2]
+MERGE = "application/merge-patch+json"
+
+
+def test_committed_crds_match_the_models() -> None:
+    assert crdgen.stale(ROOT / "crds") == [], "run: cfgpu-operator crds --write crds"
+
+
+def test_structural_inlines_refs_and_collapses_optionals() -> None:
+    schema = {
+        "$defs": {
+            "Inner": {
+                "title": "Inner",
+                "type": "object",
+                "properties": {"a": {"type": "integer", "title": "A"}},
+            }
+        },
+        "properties": {
+            "inner": {"$ref": "#/$defs/Inner", "description": "d"},
+            "maybe": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+        },
+        "title": "Outer",
+        "type": "object",
+    }
+    assert crdgen.structural(schema) == {
+        "properties": {
+            "inner": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}},
+                "description": "d",
+            },
+            "maybe": {"type": "string"},
+        },
+        "type": "object",
+    }
+
+
+@pytest.fixture
+def cluster() -> tuple[Cluster, ResourceType]:
+    cluster = Cluster()
+    crds = cluster.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    assert crds is not None
+    text = (ROOT / "crds" / "gpuinstances.cfgpu.io.yaml").read_text(encoding="utf-8")
+    cluster.create(crds, None, yaml.safe_load(text))
+    kind = cluster.registry.get("cfgpu.io", "v1alpha1", "gpuinstances")
+    assert kind is not None
+    return cluster, kind
+
+
+def spec(**overrides: Any) -> dict[str, Any]:
+    return {
+        "region": "hz",
+        "gpuType": "RTX 4090",
+        "image": {"system": "Tensorflow/2.15.0/3.11(ubuntu20.04)/12.2"},
+        **overrides,
+    }
+
+
+def create(cluster: tuple[Cluster, ResourceType], **overrides: Any) -> dict[str, Any]:
+    api, kind = cluster
+    return api.create(kind, "default", {"metadata": {"name": "g"}, "spec": spec(**overrides)})
+
+
+def refused(call: Any, *args: Any) -> str:
+    with pytest.raises(ApiStatus) as caught:
+        call(*args)
+    assert caught.value.code == 422
+    return caught.value.message
+
+
+def test_defaults_are_applied(cluster: tuple[Cluster, ResourceType]) -> None:
+    created = create(cluster)
+    assert created["spec"] == {
+        **spec(),
+        "gpuCount": 1,
+        "adaptType": "CONTAINER",
+        "billing": {"priceType": "Usage", "serviceTime": 1},
+        "disks": {"systemExpandGB": 0, "dataExpandGB": 0},
+        "state": "Running",
+        "deletionPolicy": "Release",
+        "managementPolicy": "Manage",
+    }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"gpuCount": 9}, "spec.gpuCount in body should be less than or equal to 8"),
+        ({"state": "Paused"}, 'spec.state: Unsupported value: "Paused"'),
+        (
+            {"image": {"id": "image_a", "system": "x"}},
+            "image needs exactly one of id, system or private",
+        ),
+        ({"image": {}}, "image needs exactly one of id, system or private"),
+        ({"image": {"id": "not-an-id"}}, "spec.image.id in body should match"),
+        ({"billing": {"priceType": "Year"}}, "spec.billing.priceType: Unsupported value"),
+        ({"region": ""}, "spec.region in body should be at least 1 chars long"),
+    ],
+)
+def test_invalid_specs_are_refused_at_apply(
+    cluster: tuple[Cluster, ResourceType], overrides: dict[str, Any], message: str
+) -> None:
+    assert message in refused(lambda: create(cluster, **overrides))
+
+
+def test_missing_required_fields(cluster: tuple[Cluster, ResourceType]) -> None:
+    api, kind = cluster
+    message = refused(api.create, kind, "default", {"metadata": {"name": "g"}, "spec": {}})
+    for field in ("spec.region", "spec.gpuType", "spec.image"):
+        assert f"{field}: Required value" in message
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"region": "cq"}, "region"),
+        ({"gpuType": "H800"}, "gpuType"),
+        ({"gpuCount": 2}, "gpuCount"),
+        ({"adaptType": "VM"}, "adaptType"),
+        ({"billing": {"priceType": "Day"}}, "billing"),
+        ({"disks": {"dataExpandGB": 10}}, "disks"),
+        ({"instanceId": "instance-other"}, "instanceId"),
+    ],
+)
+def test_immutable_fields(
+    cluster: tuple[Cluster, ResourceType], change: dict[str, Any], field: str
+) -> None:
+    api, kind = cluster
+    create(cluster, instanceId="instance-mine")
+    message = refused(api.patch, kind, "default", "g", MERGE, {"spec": change})
+    assert f"{field} is immutable" in message
+
+
+def test_mutable_fields(cluster: tuple[Cluster, ResourceType]) -> None:
+    api, kind = cluster
+    create(cluster)
+    patched = api.patch(
+        kind,
+        "default",
+        "g",
+        MERGE,
+        {
+            "spec": {
+                "state": "Stopped",
+                "image": {"system": None, "id": "image_pt241c12"},
+                "deletionPolicy": "Orphan",
+                "managementPolicy": "ObserveOnly",
+                "instanceName": "set-later",
+            }
+        },
+    )
+    assert patched["spec"]["state"] == "Stopped"
+    assert patched["spec"]["image"] == {"id": "image_pt241c12"}
+    assert patched["metadata"]["generation"] == 2
