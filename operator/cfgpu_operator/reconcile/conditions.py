@@ -1,0 +1,38 @@
+"""Status conditions: set one, keeping lastTransitionTime unless its status changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+
+@dataclass(frozen=True)
+class Cond:
+    type: Literal["Ready", "Synced"]
+    status: ConditionStatus
+    reason: str
+    message: str = ""
+
+
+def set_condition(
+    existing: list[dict[str, Any]], cond: Cond, generation: int | None, now: str
+) -> list[dict[str, Any]]:
+    """A new conditions list with ``cond`` replacing the one of its type."""
+    previous = next((c for c in existing if c.get("type") == cond.type), None)
+    changed = previous is None or previous.get("status") != cond.status
+    entry = {
+        "type": cond.type,
+        "status": cond.status,
+        "reason": cond.reason,
+        "message": cond.message,
+        "observedGeneration": generation,
+        "lastTransitionTime": now if changed else previous.get("lastTransitionTime", now),  # type: ignore[union-attr]
+    }
+    others = [c for c in existing if c.get("type") != cond.type]
+    return sorted([*others, entry], key=lambda c: str(c.get("type")))
+
+
+def condition(existing: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
+    return next((c for c in existing if c.get("type") == kind), None)
