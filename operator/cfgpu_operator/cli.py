@@ -20,6 +20,48 @@ def main() -> None:
 
 @main.command()
 @click.option(
+    "--namespace",
+    "-n",
+    "namespaces",
+    multiple=True,
+    help="Watch this namespace (repeatable); default: all namespaces.",
+)
+@click.option(
+    "--all-namespaces",
+    "-A",
+    "all_namespaces",
+    is_flag=True,
+    help="Watch every namespace (the default when no --namespace is given).",
+)
+@click.option("--standalone", is_flag=True, help="Do not coordinate with other replicas.")
+@click.option(
+    "--liveness", metavar="URL", help="Serve the liveness probe, e.g. http://0.0.0.0:8081/healthz."
+)
+@click.option("--verbose", "-v", is_flag=True, help="Log more.")
+def run(
+    namespaces: tuple[str, ...],
+    all_namespaces: bool,
+    standalone: bool,
+    liveness: str | None,
+    verbose: bool,
+) -> None:
+    """Run the operator against the current kubeconfig or in-cluster config."""
+    from cfgpu_operator.handlers.operator import run as run_operator
+    from cfgpu_operator.settings import SettingsError, load_settings
+
+    if namespaces and all_namespaces:
+        raise click.UsageError("--namespace and --all-namespaces exclude each other")
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    run_operator(
+        settings, namespaces=namespaces, standalone=standalone, liveness=liveness, verbose=verbose
+    )
+
+
+@main.command()
+@click.option(
     "--write",
     "directory",
     type=click.Path(file_okay=False),

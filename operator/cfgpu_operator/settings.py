@@ -73,6 +73,21 @@ class Settings(BaseModel):
     CFGPU_OPERATOR_POLL_SLOW: PositiveSeconds = Field(
         default=60.0, description="Poll interval in seconds while every instance is stable."
     )
+    CFGPU_OPERATOR_RECONCILE_INTERVAL: PositiveSeconds = Field(
+        default=10.0,
+        description="Seconds between two reconciles of one object; each reads the shared poll "
+        "and calls CFGPU only when something must change.",
+    )
+    CFGPU_OPERATOR_BACKOFF_BASE: PositiveSeconds = Field(
+        default=2.0, description="First retry delay in seconds after a failed action."
+    )
+    CFGPU_OPERATOR_BACKOFF_MAX: PositiveSeconds = Field(
+        default=300.0, description="Longest retry delay in seconds after repeated failures."
+    )
+    CFGPU_OPERATOR_SLOW_RETRY: PositiveSeconds = Field(
+        default=600.0,
+        description="Retry delay in seconds for problems a person must fix (balance, token).",
+    )
     CFGPU_OPERATOR_CATALOG_TTL: PositiveSeconds = Field(
         default=300.0,
         description="Seconds a fetched catalog (regions, GPU types, images) is reused.",

@@ -1,0 +1,1 @@
+"""The only Kopf code: handler wiring, operator settings, start-up and shutdown."""

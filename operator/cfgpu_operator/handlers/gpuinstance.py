@@ -1,0 +1,56 @@
+"""Kopf wiring for GpuInstance: every trigger funnels into the same reconcile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from cfgpu_operator.handlers.gpuinstance_delete import delete
+from cfgpu_operator.handlers.gpuinstance_sync import Sync
+from cfgpu_operator.handlers.runtime import Runtime
+from cfgpu_operator.models.common import GROUP, VERSION
+from cfgpu_operator.models.gpuinstance import PLURAL
+
+RESOURCE = (GROUP, VERSION, PLURAL)
+
+
+def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
+    interval = rt.settings.CFGPU_OPERATOR_RECONCILE_INTERVAL
+
+    async def reconcile(*, body: kopf.Body, patch: kopf.Patch, uid: str, **kwargs: Any) -> None:
+        index: kopf.Index[str, str] = kwargs["managed_instances"]
+        state = rt.state(uid)
+        managed = {key: next(iter(owners), "") for key, owners in index.items()}
+        async with state.lock:
+            await Sync(rt, body, patch, managed, state).run()
+
+    for decorator, handler_id in (
+        (kopf.on.create, "gpuinstance-create"),
+        (kopf.on.update, "gpuinstance-update"),
+        (kopf.on.resume, "gpuinstance-resume"),
+    ):
+        decorator(*RESOURCE, id=handler_id, registry=registry, backoff=interval)(reconcile)
+    kopf.timer(
+        *RESOURCE,
+        id="gpuinstance-sync",
+        registry=registry,
+        interval=interval,
+        initial_delay=interval / 2,
+        backoff=interval,
+    )(reconcile)
+
+    @kopf.index(*RESOURCE, id="managed_instances", registry=registry)
+    def managed_instances(
+        *, status: kopf.Status, namespace: str | None, name: str, **_: Any
+    ) -> dict[str, str]:
+        instance_id = status.get("instanceId")
+        return {instance_id: f"{namespace}/{name}"} if instance_id else {}
+
+    @kopf.on.delete(*RESOURCE, id="gpuinstance-delete", registry=registry)
+    async def deleted(
+        *, body: kopf.Body, patch: kopf.Patch, uid: str, retry: int, **_: Any
+    ) -> None:
+        async with rt.state(uid).lock:
+            await delete(rt, body, patch, retry)
+        rt.forget(uid)

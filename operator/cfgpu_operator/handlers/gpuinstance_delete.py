@@ -1,0 +1,142 @@
+"""Deleting a GpuInstance: release what it rented (or leave it, per policy), from status alone.
+
+Kopf keeps the finalizer while this raises TemporaryError, so the object stays until the
+instance is RELEASED or gone. Nothing here may hang deletion forever: a missing Secret falls
+back to the operator's token, and a prepaid instance that cannot be released yet is stopped
+and left to expire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from cfgpu_operator.clients.cfgpu_poller import Snapshot
+from cfgpu_operator.errors import ApiError, NotFound, PrepaidNotExpired, WrongState
+from cfgpu_operator.handlers.runtime import Account, CredentialsError, Runtime
+from cfgpu_operator.reconcile.adoption import match_by_name
+from cfgpu_operator.reconcile.deletion import DeleteStep, plan_delete
+from cfgpu_operator.reconcile.gpuinstance import Seen
+from cfgpu_operator.reconcile.verdicts import backoff_delay
+
+
+async def delete(rt: Runtime, body: kopf.Body, patch: kopf.Patch, retry: int) -> None:
+    spec, status, meta = body.get("spec", {}), dict(body.get("status", {})), body["metadata"]
+    policy = spec.get("deletionPolicy", "Release")
+    instance_id, intent = status.get("instanceId"), status.get("instanceName")
+    if policy == "Orphan" or (instance_id is None and intent is None):
+        kopf.info(
+            body,
+            reason="Deleted",
+            message=plan_delete(policy, None, None, None).message
+            if policy != "Orphan"
+            else "deletionPolicy Orphan: the instance is left as it is",
+        )
+        return
+    account = rt.account(await _token(rt, body, meta, spec))
+    try:
+        done = await _step(account, body, patch, status, policy)
+    except ApiError as exc:
+        raise kopf.TemporaryError(f"deleting: {exc}", delay=_delay(rt, exc, retry)) from None
+    if not done:
+        raise kopf.TemporaryError(
+            "waiting for the instance to be released", delay=rt.settings.CFGPU_OPERATOR_POLL_FAST
+        )
+
+
+async def _token(rt: Runtime, body: kopf.Body, meta: Any, spec: Any) -> str:
+    try:
+        return await rt.token_for(meta["namespace"], spec.get("credentialsSecretRef"))
+    except CredentialsError as exc:
+        fallback = rt.default_token()
+        if fallback is None:
+            kopf.warn(body, reason="CredentialsError", message=f"{exc}; cannot release yet")
+            raise kopf.TemporaryError(
+                str(exc), delay=rt.settings.CFGPU_OPERATOR_SLOW_RETRY
+            ) from None
+        kopf.warn(
+            body,
+            reason="CredentialsError",
+            message=f"{exc}; releasing with the operator's token instead",
+        )
+        return fallback
+
+
+async def _step(
+    account: Account, body: kopf.Body, patch: kopf.Patch, status: dict[str, Any], policy: str
+) -> bool:
+    """One deletion step; True when nothing is left to do."""
+    instance_id = status.get("instanceId")
+    if instance_id is None:
+        instance_id = await _find(account, status["instanceName"])
+        if instance_id is None:
+            return True
+        patch.status["instanceId"] = instance_id
+    seen = await _observe(account, instance_id)
+    step = plan_delete(policy, instance_id, status.get("instanceName"), seen)
+    return await _execute(account, body, patch, step, instance_id)
+
+
+async def _find(account: Account, name: str) -> str | None:
+    records = [
+        (r.instance_id, r.instance_name, r.status_code)
+        async for r in account.client.iter_instances(key_word=name)
+    ]
+    found = match_by_name(records, name)
+    if found.kind == "ambiguous":
+        raise kopf.PermanentError(
+            f"several instances are named {name}: "
+            f"{', '.join(found.instance_ids)}; release them by hand"
+        )
+    return found.instance_ids[0] if found.kind == "one" else None
+
+
+async def _observe(account: Account, instance_id: str) -> Seen | None:
+    snapshot: Snapshot | None = account.poller.snapshot
+    code = snapshot.status_of(instance_id) if snapshot else None
+    if code is not None and code != "RELEASED":
+        return Seen(code)
+    try:  # not listed (or released): confirm directly; a missing instance counts as deleted
+        return Seen((await account.client.get_instance_status(instance_id)).status_code)
+    except NotFound:
+        return None
+
+
+async def _execute(
+    account: Account, body: kopf.Body, patch: kopf.Patch, step: DeleteStep, instance_id: str
+) -> bool:
+    client = account.client
+    if step.kind == "done":
+        patch.status["phase"] = "Released"
+        kopf.info(body, reason="Released", message=step.message)
+        return True
+    try:
+        if step.kind == "stop":
+            await client.stop_instance(instance_id)
+            kopf.info(body, reason="Stopping", message=step.message)
+        elif step.kind == "release":
+            await client.release_instance(instance_id)
+            kopf.info(body, reason="Releasing", message=step.message)
+            patch.status["phase"] = "Releasing"
+    except WrongState:
+        pass
+    except PrepaidNotExpired:
+        expires = body.get("status", {}).get("expireTime") or "its expiry time"
+        kopf.warn(
+            body,
+            reason="PrepaidNotExpired",
+            message=f"instance {instance_id} is prepaid and stopped; CFGPU releases it "
+            f"at {expires}, with no further charge",
+        )
+        return True
+    account.poller.kick()
+    return False
+
+
+def _delay(rt: Runtime, exc: ApiError, retry: int) -> float:
+    settings = rt.settings
+    delay = backoff_delay(
+        retry, base=settings.CFGPU_OPERATOR_BACKOFF_BASE, cap=settings.CFGPU_OPERATOR_BACKOFF_MAX
+    )
+    return max(delay, getattr(exc, "retry_after", None) or 0.0)

@@ -1,0 +1,134 @@
+"""What the handlers share while the operator runs: one client, catalog and poller per
+token, per-object locks and retry state, and token lookup from Secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import SecretStr
+
+from cfgpu_operator.clients.catalog import Catalog
+from cfgpu_operator.clients.cfgpu import CfgpuClient
+from cfgpu_operator.clients.cfgpu_poller import Poller
+from cfgpu_operator.clients.http import ClientOptions
+from cfgpu_operator.settings import Settings
+
+
+class CredentialsError(Exception):
+    """The object's Secret is missing or unusable; the message never holds the token."""
+
+
+@dataclass
+class Account:
+    """Everything bound to one token."""
+
+    client: CfgpuClient
+    catalog: Catalog
+    poller: Poller
+
+
+@dataclass
+class ObjectState:
+    """In-memory bookkeeping for one object (lost on restart, which is safe: the worst case
+    is one early retry, answered by a 52xxx "observe again")."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    acted_cycle: int = -1  # poll cycle at the last mutating call; act again only after it
+    attempts: int = 0  # consecutive failures, for backoff
+    retry_at: float = 0.0  # monotonic time before which no new attempt is made
+
+
+class Runtime:
+    def __init__(self, settings: Settings, kube: Any | None = None) -> None:
+        self.settings = settings
+        self.options = ClientOptions.from_settings(settings)
+        self._accounts: dict[str, Account] = {}
+        self._objects: dict[str, ObjectState] = {}
+        self._kube = kube  # a kubernetes.client.CoreV1Api, created on first Secret read
+
+    def default_token(self) -> str | None:
+        token = self.settings.CFGPU_API_TOKEN
+        return token.get_secret_value() if token else None
+
+    def account(self, token: str) -> Account:
+        found = self._accounts.get(token)
+        if found is None:
+            settings = self.settings
+            client = CfgpuClient(
+                SecretStr(token), base_url=str(settings.CFGPU_API_URL), options=self.options
+            )
+            poller = Poller(
+                client,
+                fast=settings.CFGPU_OPERATOR_POLL_FAST,
+                slow=settings.CFGPU_OPERATOR_POLL_SLOW,
+            )
+            catalog = Catalog(client, ttl=settings.CFGPU_OPERATOR_CATALOG_TTL)
+            found = self._accounts[token] = Account(client, catalog, poller)
+            poller.start()
+        return found
+
+    def accounts(self) -> list[Account]:
+        return list(self._accounts.values())
+
+    def state(self, uid: str) -> ObjectState:
+        return self._objects.setdefault(uid, ObjectState())
+
+    def forget(self, uid: str) -> None:
+        self._objects.pop(uid, None)
+
+    def pollers_stalled(self) -> bool:
+        """True when some poller has not succeeded for three slow intervals (liveness)."""
+        limit = 3 * self.settings.CFGPU_OPERATOR_POLL_SLOW
+        now = time.monotonic()
+        return any(
+            a.poller.last_success is not None and now - a.poller.last_success > limit
+            for a in self._accounts.values()
+        )
+
+    async def close(self) -> None:
+        for account in self._accounts.values():
+            await account.poller.stop()
+            await account.client.aclose()
+        self._accounts.clear()
+
+    async def token_for(self, namespace: str, ref: dict[str, Any] | None) -> str:
+        """The object's token: from its Secret if it names one, else the operator's."""
+        if ref:
+            return await self._secret_token(namespace, ref["name"], ref.get("key", "token"))
+        token = self.default_token()
+        if token is None:
+            raise CredentialsError("no credentialsSecretRef and no CFGPU_API_TOKEN configured")
+        return token
+
+    async def _secret_token(self, namespace: str, name: str, key: str) -> str:
+        try:
+            secret = await asyncio.to_thread(self._core().read_namespaced_secret, name, namespace)
+        except Exception as exc:  # the client raises ApiException and transport errors
+            status = getattr(exc, "status", None)
+            what = "not found" if status == 404 else f"unreadable (HTTP {status})"
+            raise CredentialsError(f"Secret {namespace}/{name} is {what}") from None
+        raw = (secret.data or {}).get(key)
+        if not raw:
+            raise CredentialsError(f"Secret {namespace}/{name} has no key {key!r}")
+        try:
+            token = base64.b64decode(raw).decode().strip()
+        except ValueError:
+            raise CredentialsError(f"Secret {namespace}/{name} key {key!r} is not base64") from None
+        if not token:
+            raise CredentialsError(f"Secret {namespace}/{name} key {key!r} is empty")
+        return token
+
+    def _core(self) -> Any:
+        if self._kube is None:
+            from kubernetes import client, config
+
+            try:
+                config.load_incluster_config()  # type: ignore[no-untyped-call]
+            except config.ConfigException:
+                config.load_kube_config()  # type: ignore[no-untyped-call]
+            self._kube = client.CoreV1Api()
+        return self._kube

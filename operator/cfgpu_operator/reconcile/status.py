@@ -1,0 +1,49 @@
+"""Status fields from what CFGPU reports, and the minimal patch that brings status there."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from cfgpu_operator.clients.cfgpu_wire import InstanceRecord
+
+
+def rfc3339(ms: int | None) -> str | None:
+    """CFGPU's millisecond timestamps as Kubernetes writes times."""
+    if not ms:
+        return None
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def facts(record: InstanceRecord | None, status_code: str | None) -> dict[str, Any]:
+    """The observed-facts part of status (camelCase, as stored)."""
+    out: dict[str, Any] = {"cfgpuStatus": status_code}
+    if record is None:
+        return out
+    out.update(
+        {
+            "regionCode": record.region_code,
+            "gpuTypeCode": record.gpu_type,
+            "imageId": record.image_id,
+            "gpuName": record.gpu_name,
+            "gpus": record.gpus,
+            "cpus": record.cpus,
+            "memoryBytes": record.memory,
+            "gpuMemoryBytes": record.gpu_memory,
+            "consumeType": record.consume_type_code,
+            "createTime": rfc3339(record.create_time),
+            "expireTime": rfc3339(record.expire_time),
+            "stopTime": rfc3339(record.stop_time),
+        }
+    )
+    return out
+
+
+def changes(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
+    """Only the keys whose value differs; None removes a field (merge-patch semantics), and
+    is left out when the field is absent already."""
+    return {
+        key: value
+        for key, value in desired.items()
+        if current.get(key) != value and not (value is None and key not in current)
+    }

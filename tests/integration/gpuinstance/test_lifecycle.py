@@ -1,0 +1,40 @@
+"""Create, power and delete through the real operator."""
+
+from __future__ import annotations
+
+from tests.helpers import eventually
+from tests.integration.gpuinstance.conftest import World
+
+
+async def test_create_run_stop_start_and_release(world: World) -> None:
+    world.apply("trainer")
+    await eventually(lambda: world.status("trainer").get("cfgpuStatus") == "CREATING")
+    assert world.status("trainer")["phase"] == "Creating"
+    world.cfgpu.clock.advance(5)
+    status = await world.phase("trainer", "Running")
+    assert world.ready("trainer")["status"] == "True"
+    instance = world.cfgpu.emulator.state.instances[status["instanceId"]]
+    assert instance.name == status["instanceName"]
+    assert status["gpuName"] == "RTX 4090"
+    assert status["regionCode"] == "hz"
+
+    world.patch_spec("trainer", {"state": "Stopped"})
+    await eventually(lambda: instance.status == "STOPPING", what="stop call")
+    world.cfgpu.clock.advance(3)
+    await world.phase("trainer", "Stopped")
+
+    world.patch_spec("trainer", {"state": "Running"})
+    await eventually(lambda: instance.status == "STARTING", what="start call")
+    world.cfgpu.clock.advance(3)
+    await world.phase("trainer", "Running")
+
+    world.delete("trainer")
+    await eventually(lambda: instance.status == "STOPPING", what="stop on delete")
+    world.cfgpu.clock.advance(3)
+    await eventually(lambda: instance.status == "RELEASING", what="release")
+    world.cfgpu.clock.advance(3)
+    await eventually(lambda: world.get("trainer") is None, what="finalizer dropped")
+    assert [c.endpoint for c in world.cfgpu.emulator.calls("instance/create")] == [
+        "instance/create"
+    ]
+    assert world.events("InstanceCreated")
