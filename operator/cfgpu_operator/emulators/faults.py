@@ -27,6 +27,7 @@ class FaultKind(Enum):
     EMPTY = "empty"  # 200 with no body
     DROP = "drop"  # close the connection before acting
     DROP_AFTER_COMMIT = "drop_after_commit"  # act, then close the connection unanswered
+    DELAY_AFTER_COMMIT = "delay_after_commit"  # act, then answer only after `delay` seconds
 
 
 @dataclass
@@ -77,9 +78,9 @@ class FaultPlan:
     def latency(self, endpoint: str, seconds: float, times: int = 1) -> Fault:
         return self.add(Fault(FaultKind.LATENCY, endpoint, delay=seconds, times=times))
 
-    def kind(self, kind: FaultKind, endpoint: str, times: int = 1) -> Fault:
-        """MALFORMED, HTML, EMPTY, DROP or DROP_AFTER_COMMIT."""
-        return self.add(Fault(kind, endpoint, times=times))
+    def kind(self, kind: FaultKind, endpoint: str, times: int = 1, delay: float = 0.0) -> Fault:
+        """MALFORMED, HTML, EMPTY, DROP, DROP_AFTER_COMMIT or DELAY_AFTER_COMMIT (``delay``)."""
+        return self.add(Fault(kind, endpoint, times=times, delay=delay))
 
     def clear(self) -> None:
         self._faults.clear()
@@ -130,6 +131,10 @@ async def _apply(
     if kind is FaultKind.DROP_AFTER_COMMIT:
         response = await handler(request)
         return _drop(request, response)
+    if kind is FaultKind.DELAY_AFTER_COMMIT:
+        response = await handler(request)
+        await _hold(request, fault.delay)
+        return response
     if kind is FaultKind.DROP:
         return _drop(request, web.Response())
     if kind is FaultKind.ERROR:
@@ -141,6 +146,17 @@ async def _apply(
     if kind is FaultKind.EMPTY:
         return web.Response(status=200, body=b"", content_type="application/json")
     return web.Response(status=200, text='{"success": tru', content_type="application/json")
+
+
+async def _hold(request: web.Request, seconds: float) -> None:
+    """Wait before answering, but stop as soon as the client has gone (it was killed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while loop.time() < deadline:
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            return
+        await asyncio.sleep(0.05)
 
 
 def _drop(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:

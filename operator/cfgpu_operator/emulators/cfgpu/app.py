@@ -99,19 +99,23 @@ class CfgpuEmulator:
     @web.middleware
     async def _log(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body = await _json_body(request)
-        response = await handler(request)
-        account = request.get(ACCOUNT)
-        self.requests.append(
-            LoggedRequest(
-                method=request.method,
-                endpoint=_endpoint(request),
-                path=request.path,
-                account=account.name if account else None,
-                status=response.status,
-                body=body,
+        status = 0  # stays 0 when no answer was given (a dropped or abandoned request)
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        finally:
+            account = request.get(ACCOUNT)
+            self.requests.append(
+                LoggedRequest(
+                    method=request.method,
+                    endpoint=_endpoint(request),
+                    path=request.path,
+                    account=account.name if account else None,
+                    status=status,
+                    body=body,
+                )
             )
-        )
-        return response
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:

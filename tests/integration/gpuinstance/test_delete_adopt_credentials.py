@@ -1,0 +1,147 @@
+"""Deletion paths, adoption, observe-only, pause, and per-object credentials."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from tests.conftest import OTHER_TOKEN, TOKEN
+from tests.helpers import eventually
+from tests.integration.gpuinstance.conftest import World
+
+
+def instant(world: World) -> None:
+    config = world.cfgpu.emulator.config
+    config.create_seconds = config.stop_seconds = config.release_seconds = 0
+    config.start_seconds = 0
+
+
+async def test_never_created_object_is_deleted_at_once(world: World) -> None:
+    world.cfgpu.emulator.state.set_stock("hz", "nt8cyt3s", 0)
+    world.apply("never", gpuType="NOPE")
+    await eventually(lambda: world.ready("never").get("reason") == "InvalidSpec")
+    world.delete("never")
+    await eventually(lambda: world.get("never") is None, what="deleted without an instance")
+
+
+async def test_orphan_policy_leaves_the_instance(world: World) -> None:
+    instant(world)
+    world.apply("keep", deletionPolicy="Orphan")
+    status = await world.phase("keep", "Running")
+    world.delete("keep")
+    await eventually(lambda: world.get("keep") is None)
+    assert world.cfgpu.emulator.state.instances[status["instanceId"]].status == "RUNNING"
+    assert world.cfgpu.emulator.calls("instance/{id}/release") == []
+
+
+async def test_already_released_instance_finishes_deletion(world: World) -> None:
+    instant(world)
+    world.apply("done")
+    status = await world.phase("done", "Running")
+    world.cfgpu.emulator.state.force_status(status["instanceId"], "RELEASED")
+    world.delete("done")
+    await eventually(lambda: world.get("done") is None)
+
+
+async def test_prepaid_instance_is_stopped_and_left_to_expire(world: World) -> None:
+    instant(world)
+    world.apply("prepaid", billing={"priceType": "Day", "serviceTime": 1})
+    status = await world.phase("prepaid", "Running")
+    world.delete("prepaid")
+    await eventually(lambda: world.get("prepaid") is None, what="no stuck deletion")
+    assert world.cfgpu.emulator.state.instances[status["instanceId"]].status == "CLOSED"
+    warning = world.events("PrepaidNotExpired")
+    assert warning
+    assert "releases it at" in warning[0]["message"]
+
+
+async def test_adoption_and_already_managed(world: World) -> None:
+    instant(world)
+    world.apply("first")
+    status = await world.phase("first", "Running")
+    world.apply("second", instanceId=status["instanceId"])
+    await eventually(lambda: world.ready("second").get("reason") == "AlreadyManaged")
+    world.apply("observer", instanceId=status["instanceId"], managementPolicy="ObserveOnly")
+    await eventually(lambda: world.ready("observer").get("reason") == "AlreadyManaged")
+    assert len(world.cfgpu.emulator.calls("instance/create")) == 1
+
+
+async def test_observe_only_reports_drift_without_calling_mutating_endpoints(
+    world: World,
+) -> None:
+    instant(world)
+    state = world.cfgpu.emulator.state
+    from cfgpu_operator.emulators.cfgpu import actions
+
+    account = state.accounts[TOKEN]
+    existing = actions.create(
+        state,
+        account,
+        {
+            "priceType": "Usage",
+            "regionCode": "hz",
+            "gpuType": "nt8cyt3s",
+            "gpuNum": 1,
+            "imageId": "image_exc6f72b",
+            "instanceName": "theirs",
+        },
+    )
+    state.settle()
+    world.apply("watcher", instanceId=existing.id, managementPolicy="ObserveOnly", state="Stopped")
+    await eventually(lambda: world.ready("watcher").get("reason") == "ObserveOnly")
+    assert "not corrected" in world.ready("watcher")["message"]
+    await asyncio.sleep(1.0)  # several reconciles, none of which may act
+    mutating = [
+        c
+        for c in world.cfgpu.emulator.calls()
+        if c.method == "POST" and c.endpoint not in ("instance/page",)
+    ]
+    assert mutating == []
+    world.delete("watcher")  # Release policy, but deleting needs no create either
+
+
+async def test_paused_stops_actions_but_not_deletion(world: World) -> None:
+    instant(world)
+    world.apply("paused")
+    status = await world.phase("paused", "Running")
+    world.cluster.patch(
+        world.kind(),
+        "default",
+        "paused",
+        "application/merge-patch+json",
+        {"metadata": {"annotations": {"cfgpu.io/paused": "true"}}, "spec": {"state": "Stopped"}},
+    )
+    await eventually(lambda: world.ready("paused").get("reason") == "Paused")
+    assert world.cfgpu.emulator.calls("instance/{id}/stop") == []
+    world.delete("paused")
+    await eventually(lambda: world.get("paused") is None)
+    instance = world.cfgpu.emulator.state.instances.get(status["instanceId"])
+    assert instance is None or instance.status == "RELEASED"
+
+
+async def test_per_object_secret_and_no_token_anywhere(world: World) -> None:
+    instant(world)
+    secrets = world.cluster.registry.get("", "v1", "secrets")
+    assert secrets is not None
+    world.cluster.create(
+        secrets,
+        "default",
+        {
+            "metadata": {"name": "team-token"},
+            "data": {"token": base64.b64encode(OTHER_TOKEN.encode()).decode()},
+        },
+    )
+    world.apply("team", credentialsSecretRef={"name": "team-token"})
+    status = await world.phase("team", "Running")
+    owner = world.cfgpu.emulator.state.instances[status["instanceId"]].account
+    assert owner is world.cfgpu.emulator.state.accounts[OTHER_TOKEN]
+
+    world.apply("orphaned-secret", credentialsSecretRef={"name": "missing"})
+    await eventually(lambda: world.ready("orphaned-secret").get("reason") == "CredentialsError")
+    assert "default/missing" in world.ready("orphaned-secret")["message"]
+    world.delete("orphaned-secret")  # never created: goes at once despite the missing Secret
+    await eventually(lambda: world.get("orphaned-secret") is None)
+
+    texts = [world.operator.log()] + [str(e) for e in world.events()] + [str(world.get("team"))]
+    for token in (TOKEN, OTHER_TOKEN):
+        assert all(token not in text for text in texts)

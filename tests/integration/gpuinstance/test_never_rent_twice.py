@@ -1,0 +1,59 @@
+"""Never rent twice: a crash between the create call and the status write, names, adoption."""
+
+from __future__ import annotations
+
+from cfgpu_operator.emulators.faults import FaultKind
+from tests.helpers import eventually
+from tests.integration.gpuinstance.conftest import World
+
+
+async def test_crash_after_create_finds_the_instance_instead_of_renting_again(
+    world: World,
+) -> None:
+    # CFGPU commits the create but answers only much later: the operator dies waiting.
+    world.cfgpu.emulator.faults.kind(FaultKind.DELAY_AFTER_COMMIT, "instance/create", delay=60)
+    world.apply("trainer")
+    await eventually(lambda: len(world.instances()) == 1, what="instance committed")
+    assert world.status("trainer").get("instanceName")  # the intent was stored first
+    assert "instanceId" not in world.status("trainer")
+    await world.operator.kill()
+
+    await world.operator.start()
+    await eventually(lambda: world.status("trainer").get("instanceId"), what="adopted by name")
+    (only,) = world.instances()
+    assert world.status("trainer")["instanceId"] == only.id
+    assert len(world.cfgpu.emulator.calls("instance/create")) == 1
+    world.cfgpu.clock.advance(5)
+    await world.phase("trainer", "Running")
+    assert len(world.instances()) == 1
+
+
+async def test_two_instances_with_our_name_stop_everything(world: World) -> None:
+    state = world.cfgpu.emulator.state
+    account = state.accounts[next(iter(state.accounts))]
+    body = {
+        "priceType": "Usage",
+        "regionCode": "hz",
+        "gpuType": "nt8cyt3s",
+        "gpuNum": 1,
+        "imageId": "image_exc6f72b",
+    }
+    world.apply("twin", instanceName="shared-name")
+    await eventually(lambda: world.status("twin").get("instanceId"), what="first create")
+    # Someone rents a second instance under the same name, and the object forgets its id.
+    from cfgpu_operator.emulators.cfgpu import actions
+
+    actions.create(state, account, {**body, "instanceName": "shared-name"})
+    world.cluster.patch(
+        world.kind(),
+        "default",
+        "twin",
+        "application/merge-patch+json",
+        {"status": {"instanceId": None}},
+        subresource="status",
+    )
+    await eventually(
+        lambda: world.ready("twin").get("reason") == "AmbiguousInstance", what="AmbiguousInstance"
+    )
+    assert world.events("AmbiguousInstance")
+    assert len(world.cfgpu.emulator.calls("instance/create")) == 1
