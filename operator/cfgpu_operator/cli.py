@@ -86,6 +86,43 @@ def crds(directory: str | None, check: bool) -> None:
         click.echo(f"wrote {path}")
 
 
+@main.command()
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Leave everything running after the samples are Ready (Ctrl-C ends).",
+)
+@click.option(
+    "--transition-seconds",
+    type=click.FloatRange(0, 60),
+    default=2.0,
+    show_default=True,
+    help="How long each emulated CFGPU transition takes.",
+)
+@click.option(
+    "--deadline",
+    type=click.FloatRange(5, 600),
+    default=90.0,
+    show_default=True,
+    help="Seconds to wait for each stage before failing.",
+)
+def demo(keep: bool, transition_seconds: float, deadline: float) -> None:
+    """The operator against local emulators of Kubernetes and CFGPU, with the samples."""
+    from cfgpu_operator.demo import main as run_demo
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run_demo(keep, transition_seconds, deadline)
+
+
+def _register_catalog() -> None:
+    from cfgpu_operator.catalog_cli import catalog
+
+    main.add_command(catalog)
+
+
+_register_catalog()
+
+
 @main.group()
 def emulate() -> None:
     """Serve an emulated external API on 127.0.0.1 until interrupted."""

@@ -17,7 +17,7 @@ from cfgpu_operator.errors import ApiError, NotFound, PrepaidNotExpired, WrongSt
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, Runtime
 from cfgpu_operator.reconcile.adoption import match_by_name
 from cfgpu_operator.reconcile.deletion import DeleteStep, plan_delete
-from cfgpu_operator.reconcile.gpuinstance import Seen
+from cfgpu_operator.reconcile.gpuinstance import Seen, phase_of
 from cfgpu_operator.reconcile.verdicts import backoff_delay
 
 
@@ -75,6 +75,10 @@ async def _step(
         patch.status["instanceId"] = instance_id
     seen = await _observe(account, instance_id)
     step = plan_delete(policy, instance_id, status.get("instanceName"), seen)
+    # Reconcile timers stop once deletion starts: keep what users see current from here.
+    patch.status["cfgpuStatus"] = seen.status_code if seen else None
+    if seen is not None and step.kind == "wait":
+        patch.status["phase"] = phase_of(seen.status_code).value
     return await _execute(account, body, patch, step, instance_id)
 
 
@@ -115,6 +119,7 @@ async def _execute(
         if step.kind == "stop":
             await client.stop_instance(instance_id)
             kopf.info(body, reason="Stopping", message=step.message)
+            patch.status["phase"] = "Stopping"
         elif step.kind == "release":
             await client.release_instance(instance_id)
             kopf.info(body, reason="Releasing", message=step.message)

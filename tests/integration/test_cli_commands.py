@@ -1,0 +1,70 @@
+"""`cfgpu-operator demo`, `catalog` and `crds` as a user runs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+import yaml
+
+from cfgpu_operator.demo import load_samples, samples_dir
+from tests.conftest import TOKEN, ServedCfgpu
+
+
+async def cli(*args: str, env: dict[str, str] | None = None,
+              within: float = 180) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cfgpu_operator.cli", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, **(env or {})})
+    out, _ = await asyncio.wait_for(process.communicate(), within)
+    return process.returncode or 0, out.decode()
+
+
+async def test_demo_runs_samples_to_ready_and_releases_them() -> None:
+    code, out = await cli("demo", "--transition-seconds", "1", "--deadline", "60")
+    assert code == 0, out
+    names = [s["metadata"]["name"] for s in load_samples()]
+    assert "all samples are Ready" in out
+    for name in names:
+        assert f"applied GpuInstance {name}" in out
+        assert any(name in line and "ready=True" in line for line in out.splitlines())
+    assert f"instances released on CFGPU: {len(names)} of {len(names)}" in out
+
+
+def test_samples_come_from_deploy_samples() -> None:
+    assert samples_dir().name == "samples"
+    kinds = {s["kind"] for s in load_samples()}
+    assert kinds == {"GpuInstance"}
+
+
+async def test_catalog_lists_what_cfgpu_offers(cfgpu: ServedCfgpu) -> None:
+    env = {"CFGPU_API_URL": cfgpu.url, "CFGPU_API_TOKEN": TOKEN}
+    code, out = await cli("catalog", "gpus", env=env)
+    assert code == 0, out
+    assert out.splitlines()[0].split() == ["CODE", "NAME"]
+    assert "nt8cyt3s  RTX 4090" in out
+    code, out = await cli("catalog", "images", "-o", "json", env=env)
+    images = json.loads(out)
+    assert {"id": "image_exc6f72b", "source": "system",
+            "name": "Tensorflow/2.15.0/3.11(ubuntu20.04)/12.2"} in images
+    assert {"id": "image_gzo9zvxs", "source": "private", "name": "ComfyUI 定制版"} in images
+    code, out = await cli("catalog", "regions", env={**env, "CFGPU_API_TOKEN": "wrong"})
+    assert code != 0
+    assert "token rejected" in out
+    assert TOKEN not in out
+
+
+async def test_crds_command_prints_the_generated_crds() -> None:
+    code, out = await cli("crds")
+    assert code == 0
+    documents = [d for d in yaml.safe_load_all(out) if d]
+    assert [d["metadata"]["name"] for d in documents] == ["gpuinstances.cfgpu.io"]
+
+
+async def test_run_refuses_bad_settings_naming_the_variable() -> None:
+    code, out = await cli("run", env={"CFGPU_OPERATOR_POLL_FAST": "-1"})
+    assert code != 0
+    assert "CFGPU_OPERATOR_POLL_FAST" in out
