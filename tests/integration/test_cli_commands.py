@@ -13,12 +13,18 @@ from cfgpu_operator.demo import load_samples, samples_dir
 from tests.conftest import TOKEN, ServedCfgpu
 
 
-async def cli(*args: str, env: dict[str, str] | None = None,
-              within: float = 180) -> tuple[int, str]:
+async def cli(
+    *args: str, env: dict[str, str] | None = None, within: float = 180
+) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cfgpu_operator.cli", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, **(env or {})})
+        sys.executable,
+        "-m",
+        "cfgpu_operator.cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
+    )
     out, _ = await asyncio.wait_for(process.communicate(), within)
     return process.returncode or 0, out.decode()
 
@@ -48,8 +54,11 @@ async def test_catalog_lists_what_cfgpu_offers(cfgpu: ServedCfgpu) -> None:
     assert "nt8cyt3s  RTX 4090" in out
     code, out = await cli("catalog", "images", "-o", "json", env=env)
     images = json.loads(out)
-    assert {"id": "image_exc6f72b", "source": "system",
-            "name": "Tensorflow/2.15.0/3.11(ubuntu20.04)/12.2"} in images
+    assert {
+        "id": "image_exc6f72b",
+        "source": "system",
+        "name": "Tensorflow/2.15.0/3.11(ubuntu20.04)/12.2",
+    } in images
     assert {"id": "image_gzo9zvxs", "source": "private", "name": "ComfyUI 定制版"} in images
     code, out = await cli("catalog", "regions", env={**env, "CFGPU_API_TOKEN": "wrong"})
     assert code != 0

@@ -128,11 +128,17 @@ class World:
     def delete(self, name: str, namespace: str = "default") -> None:
         self.cluster.delete(self.kind(), namespace, name)
 
-    def ready(self, name: str, namespace: str = "default") -> dict[str, Any]:
+    def condition(self, kind: str, name: str, namespace: str = "default") -> dict[str, Any]:
         for cond in self.status(name, namespace).get("conditions", []):
-            if cond["type"] == "Ready":
+            if cond["type"] == kind:
                 return dict(cond)
         return {}
+
+    def ready(self, name: str, namespace: str = "default") -> dict[str, Any]:
+        return self.condition("Ready", name, namespace)
+
+    def synced(self, name: str, namespace: str = "default") -> dict[str, Any]:
+        return self.condition("Synced", name, namespace)
 
     async def phase(
         self, name: str, phase: str, namespace: str = "default", within: float = 20

@@ -111,5 +111,45 @@ async def test_outage_is_not_a_hot_loop(world: World) -> None:
     # Poller backoff (0.2 s doubling to 1 s) and 2 attempts per read: about 30 cycles of
     # 2 calls at most; object retries back off to 2 s. Far from the thousands of a hot loop.
     assert during < 150
+    assert world.synced("patient")["reason"] == "ApiUnavailable"
+    assert world.synced("patient")["status"] == "False"
     world.cfgpu.emulator.faults.clear()
     await world.phase("patient", "Creating", within=20)
+
+
+async def test_reimage_stops_changes_and_restores_power(world: World) -> None:
+    config = world.cfgpu.emulator.config
+    config.create_seconds = config.stop_seconds = config.start_seconds = 0
+    world.apply("imaged")
+    status = await world.phase("imaged", "Running")
+    instance = world.cfgpu.emulator.state.instances[status["instanceId"]]
+    world.patch_spec("imaged", {"image": {"system": None, "id": "image_pt241c12"}})
+    await eventually(lambda: instance.image_id == "image_pt241c12", what="changeImage")
+    await eventually(
+        lambda: (
+            world.status("imaged").get("imageId") == "image_pt241c12"
+            and world.status("imaged").get("phase") == "Running"
+        ),
+        what="back running",
+    )
+    calls = [
+        c.endpoint
+        for c in world.cfgpu.emulator.calls()
+        if c.method == "POST" and c.endpoint.startswith("instance/{id}")
+    ]
+    assert calls == ["instance/{id}/stop", "instance/{id}/changeImage", "instance/{id}/start"]
+    assert world.events("Reimaging")
+
+
+@pytest.mark.parametrize("operator_env", [{"CFGPU_API_TOKEN": "revoked-token"}])
+async def test_unauthorized_token(world: World) -> None:
+    world.apply("locked")
+    await eventually(
+        lambda: (
+            world.ready("locked").get("reason") == "Unauthorized"
+            or world.synced("locked").get("reason") == "Unauthorized"
+        ),
+        what="Unauthorized",
+    )
+    assert world.events("Unauthorized")
+    assert world.cfgpu.emulator.calls("instance/create") == []
