@@ -1,9 +1,9 @@
 """Deleting a GpuInstance: release what it rented (or leave it, per policy), from status alone.
 
 Kopf keeps the finalizer while this raises TemporaryError, so the object stays until the
-instance is RELEASED or gone. Nothing here may hang deletion forever: a missing Secret falls
-back to the operator's token, and a prepaid instance that cannot be released yet is stopped
-and left to expire.
+instance is RELEASED or gone. A missing Secret falls back to the operator's token (when that
+token cannot see the instance, deletion waits and says so: restore the Secret or choose
+Orphan), and a prepaid instance that cannot be released yet is stopped and left to expire.
 """
 
 from __future__ import annotations
@@ -27,16 +27,15 @@ async def delete(rt: Runtime, body: kopf.Body, patch: kopf.Patch, retry: int) ->
     instance_id, intent = status.get("instanceId"), status.get("instanceName")
     if policy == "Orphan" or (instance_id is None and intent is None):
         kopf.info(
-            body,
-            reason="Deleted",
-            message=plan_delete(policy, None, None, None).message
-            if policy != "Orphan"
-            else "deletionPolicy Orphan: the instance is left as it is",
+            body, reason="Deleted", message=plan_delete(policy, instance_id, intent, None).message
         )
         return
-    account = rt.account(await _token(rt, body, meta, spec))
+    token, fallback = await _token(rt, body, meta, spec)
+    account = rt.account(token)
     try:
-        done = await _step(account, body, patch, status, policy)
+        done = await _step(
+            account, body, patch, status, policy, fallback, rt.settings.CFGPU_OPERATOR_POLL_SLOW
+        )
     except ApiError as exc:
         raise kopf.TemporaryError(f"deleting: {exc}", delay=_delay(rt, exc, retry)) from None
     if not done:
@@ -45,13 +44,14 @@ async def delete(rt: Runtime, body: kopf.Body, patch: kopf.Patch, retry: int) ->
         )
 
 
-async def _token(rt: Runtime, body: kopf.Body, meta: Any, spec: Any) -> str:
+async def _token(rt: Runtime, body: kopf.Body, meta: Any, spec: Any) -> tuple[str, bool]:
+    """The token to delete with, and whether it is the operator's stand-in for a lost one."""
     try:
-        return await rt.token_for(meta["namespace"], spec.get("credentialsSecretRef"))
+        return await rt.token_for(meta["namespace"], spec.get("credentialsSecretRef")), False
     except CredentialsError as exc:
         fallback = rt.default_token()
         if fallback is None:
-            kopf.warn(body, reason="CredentialsError", message=f"{exc}; cannot release yet")
+            _credentials_problem(body, f"{exc}; cannot release yet")
             raise kopf.TemporaryError(
                 str(exc), delay=rt.settings.CFGPU_OPERATOR_SLOW_RETRY
             ) from None
@@ -60,11 +60,21 @@ async def _token(rt: Runtime, body: kopf.Body, meta: Any, spec: Any) -> str:
             reason="CredentialsError",
             message=f"{exc}; releasing with the operator's token instead",
         )
-        return fallback
+        return fallback, spec.get("credentialsSecretRef") is not None
+
+
+def _credentials_problem(body: kopf.Body, message: str) -> None:
+    kopf.warn(body, reason="CredentialsError", message=message)
 
 
 async def _step(
-    account: Account, body: kopf.Body, patch: kopf.Patch, status: dict[str, Any], policy: str
+    account: Account,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    status: dict[str, Any],
+    policy: str,
+    fallback: bool,
+    pause: float,
 ) -> bool:
     """One deletion step; True when nothing is left to do."""
     instance_id = status.get("instanceId")
@@ -74,6 +84,16 @@ async def _step(
             return True
         patch.status["instanceId"] = instance_id
     seen = await _observe(account, instance_id)
+    if seen is None and fallback:
+        # Another account's instance is invisible to the operator's token: "not found" proves
+        # nothing here, and dropping the finalizer could leave it running and billed.
+        _credentials_problem(
+            body,
+            f"instance {instance_id} is not visible with the operator's "
+            "token; restore the Secret, or set deletionPolicy: Orphan to let "
+            "go of it",
+        )
+        raise kopf.TemporaryError("instance not visible with the fallback token", delay=pause)
     step = plan_delete(policy, instance_id, status.get("instanceName"), seen)
     # Reconcile timers stop once deletion starts: keep what users see current from here.
     patch.status["cfgpuStatus"] = seen.status_code if seen else None

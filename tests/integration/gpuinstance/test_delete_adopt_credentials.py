@@ -145,3 +145,34 @@ async def test_per_object_secret_and_no_token_anywhere(world: World) -> None:
     texts = [world.operator.log()] + [str(e) for e in world.events()] + [str(world.get("team"))]
     for token in (TOKEN, OTHER_TOKEN):
         assert all(token not in text for text in texts)
+
+
+async def test_deleted_secret_does_not_leak_an_instance(world: World) -> None:
+    instant(world)
+    secrets = world.cluster.registry.get("", "v1", "secrets")
+    assert secrets is not None
+    world.cluster.create(
+        secrets,
+        "default",
+        {
+            "metadata": {"name": "team-token"},
+            "data": {"token": base64.b64encode(OTHER_TOKEN.encode()).decode()},
+        },
+    )
+    world.apply("team", credentialsSecretRef={"name": "team-token"})
+    status = await world.phase("team", "Running")
+    instance = world.cfgpu.emulator.state.instances[status["instanceId"]]
+    world.cluster.delete(secrets, "default", "team-token")
+    world.delete("team")
+    await eventually(
+        lambda: any(
+            "not visible with the operator's token" in e["message"]
+            for e in world.events("CredentialsError")
+        ),
+        what="waits and says why",
+    )
+    assert world.get("team") is not None
+    assert instance.status == "RUNNING"
+    # The user lets go of it explicitly:
+    world.patch_spec("team", {"deletionPolicy": "Orphan"})
+    await eventually(lambda: world.get("team") is None, within=60, what="orphaned")

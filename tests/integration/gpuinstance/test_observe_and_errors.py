@@ -26,6 +26,7 @@ async def test_cfgpu_calls_do_not_grow_with_objects(world: World) -> None:
     )
     calls = world.cfgpu.emulator.calls
     before = len(calls())
+    status_writes = len(world.kube.emulator.calls("patch", "gpuinstances"))
     started = time.monotonic()
     # Steady state: only the shared poll runs, slow interval 1 s (each cycle = 2 calls).
     await asyncio.sleep(3.0)  # a measurement window, not synchronisation
@@ -37,6 +38,8 @@ async def test_cfgpu_calls_do_not_grow_with_objects(world: World) -> None:
     assert len(during) == 2 * cycles
     assert cycles <= window / (1.0 * 0.9) + 1  # slow interval, jitter at most 10 %
     assert len(calls("instance/create")) == OBJECTS
+    # Nothing changed, so no object wrote its status (reconciles kept running meanwhile).
+    assert len(world.kube.emulator.calls("patch", "gpuinstances")) == status_writes
 
 
 async def test_drift_is_corrected(world: World) -> None:
@@ -153,3 +156,19 @@ async def test_unauthorized_token(world: World) -> None:
     )
     assert world.events("Unauthorized")
     assert world.cfgpu.emulator.calls("instance/create") == []
+
+
+async def test_wrong_state_answers_mean_observe_again(world: World) -> None:
+    config = world.cfgpu.emulator.config
+    config.create_seconds = config.stop_seconds = 0
+    world.apply("racy", state="Stopped")
+    await world.phase("racy", "Stopped")
+    world.cfgpu.emulator.faults.error("instance/{id}/start", 52002, "实例正在开机中")
+    world.patch_spec("racy", {"state": "Running"})
+    await eventually(
+        lambda: len(world.cfgpu.emulator.calls("instance/{id}/start")) == 2,
+        what="a second start after observing again",
+    )
+    assert world.status("racy").get("lastError") is None
+    world.cfgpu.clock.advance(3)
+    await world.phase("racy", "Running")
