@@ -5,9 +5,21 @@ from __future__ import annotations
 import asyncio
 import base64
 
+from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.helpers import eventually
 from tests.integration.gpuinstance.conftest import World
+
+
+def team_secret(world: World) -> ResourceType:
+    """A Secret "team-token" holding the other account's token; returns the secrets kind."""
+    secrets = world.cluster.registry.get("", "v1", "secrets")
+    assert secrets is not None
+    token = base64.b64encode(OTHER_TOKEN.encode()).decode()
+    world.cluster.create(
+        secrets, "default", {"metadata": {"name": "team-token"}, "data": {"token": token}}
+    )
+    return secrets
 
 
 def instant(world: World) -> None:
@@ -121,16 +133,7 @@ async def test_paused_stops_actions_but_not_deletion(world: World) -> None:
 
 async def test_per_object_secret_and_no_token_anywhere(world: World) -> None:
     instant(world)
-    secrets = world.cluster.registry.get("", "v1", "secrets")
-    assert secrets is not None
-    world.cluster.create(
-        secrets,
-        "default",
-        {
-            "metadata": {"name": "team-token"},
-            "data": {"token": base64.b64encode(OTHER_TOKEN.encode()).decode()},
-        },
-    )
+    team_secret(world)
     world.apply("team", credentialsSecretRef={"name": "team-token"})
     status = await world.phase("team", "Running")
     owner = world.cfgpu.emulator.state.instances[status["instanceId"]].account
@@ -149,16 +152,7 @@ async def test_per_object_secret_and_no_token_anywhere(world: World) -> None:
 
 async def test_deleted_secret_does_not_leak_an_instance(world: World) -> None:
     instant(world)
-    secrets = world.cluster.registry.get("", "v1", "secrets")
-    assert secrets is not None
-    world.cluster.create(
-        secrets,
-        "default",
-        {
-            "metadata": {"name": "team-token"},
-            "data": {"token": base64.b64encode(OTHER_TOKEN.encode()).decode()},
-        },
-    )
+    secrets = team_secret(world)
     world.apply("team", credentialsSecretRef={"name": "team-token"})
     status = await world.phase("team", "Running")
     instance = world.cfgpu.emulator.state.instances[status["instanceId"]]
