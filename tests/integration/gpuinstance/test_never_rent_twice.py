@@ -55,5 +55,5 @@ async def test_two_instances_with_our_name_stop_everything(world: World) -> None
     await eventually(
         lambda: world.ready("twin").get("reason") == "AmbiguousInstance", what="AmbiguousInstance"
     )
-    assert world.events("AmbiguousInstance")
+    await eventually(lambda: world.events("AmbiguousInstance"), what="Warning event")
     assert len(world.cfgpu.emulator.calls("instance/create")) == 1

@@ -14,19 +14,35 @@ from tests.integration.gpuinstance.conftest import World
 OBJECTS = 50
 
 
+def settled(world: World, name: str) -> bool:
+    status = world.status(name)
+    return (
+        status.get("phase") == "Running"
+        and status.get("cfgpuStatus") == "RUNNING"
+        and bool(status.get("createTime"))
+        and world.ready(name).get("status") == "True"
+    )
+
+
+def status_patches(world: World) -> list[object]:
+    return [
+        c for c in world.kube.emulator.calls("patch", "gpuinstances") if c.subresource == "status"
+    ]
+
+
 async def test_cfgpu_calls_do_not_grow_with_objects(world: World) -> None:
     world.cfgpu.emulator.config.create_seconds = 0
     world.cfgpu.emulator.state.set_stock("hz", "nt8cyt3s", OBJECTS)
     for n in range(OBJECTS):
         world.apply(f"g{n}")
     await eventually(
-        lambda: all(world.status(f"g{n}").get("phase") == "Running" for n in range(OBJECTS)),
+        lambda: all(settled(world, f"g{n}") for n in range(OBJECTS)),
         within=60,
-        what="all Running",
+        what="all Running, with every fact recorded",
     )
     calls = world.cfgpu.emulator.calls
     before = len(calls())
-    status_writes = len(world.kube.emulator.calls("patch", "gpuinstances"))
+    status_writes = len(status_patches(world))
     started = time.monotonic()
     # Steady state: only the shared poll runs, slow interval 1 s (each cycle = 2 calls).
     await asyncio.sleep(3.0)  # a measurement window, not synchronisation
@@ -39,7 +55,7 @@ async def test_cfgpu_calls_do_not_grow_with_objects(world: World) -> None:
     assert cycles <= window / (1.0 * 0.9) + 1  # slow interval, jitter at most 10 %
     assert len(calls("instance/create")) == OBJECTS
     # Nothing changed, so no object wrote its status (reconciles kept running meanwhile).
-    assert len(world.kube.emulator.calls("patch", "gpuinstances")) == status_writes
+    assert len(status_patches(world)) == status_writes
 
 
 async def test_drift_is_corrected(world: World) -> None:
