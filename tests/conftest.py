@@ -11,9 +11,11 @@ import pytest
 
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.http import ClientOptions, RetryPolicy
+from cfgpu_operator.clients.safe import SafeClient
 from cfgpu_operator.emulators.cfgpu import CfgpuEmulator, EmulatorConfig
 from cfgpu_operator.emulators.clock import ManualClock
 from cfgpu_operator.emulators.kubernetes import KubernetesEmulator, write_kubeconfig
+from cfgpu_operator.emulators.safe import SafeConfig, SafeEmulator, Workspace
 
 # Made-up tokens, long enough that an accidental echo is unmistakable in a scan.
 TOKEN = "tok-test-3f9a1c7e5b2d4a6f8e0c1b3d5f7a9c2e"
@@ -77,3 +79,42 @@ async def kube(tmp_path: Path) -> AsyncIterator[ServedKube]:
     emulator = KubernetesEmulator(bookmark_interval=0.5)
     async with emulator.serve() as url:
         yield ServedKube(emulator, url, write_kubeconfig(tmp_path / "kubeconfig", url))
+
+
+SAFE_KEY = "ak-member-Jx3v9QkLm2Np7Rt5Wy8Za1Bc4De6Fg0Hi2Jk4Lm6No"
+SAFE_ADMIN_KEY = "ak-admin-Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8Lz0Xc2Vb4Nm6Qw"
+SAFE_OTHER_KEY = "ak-other-Zx1Cv3Bn5Mq7Wr9Ty1Ui3Op5As7Df9Gh1Jk3Lz5Xc"
+
+
+@dataclass
+class ServedSafe:
+    emulator: SafeEmulator
+    url: str
+    clock: ManualClock
+
+    def client(self, key: str = SAFE_KEY, options: ClientOptions = FAST_OPTIONS) -> SafeClient:
+        return SafeClient(key, base_url=self.url, options=options)
+
+
+@pytest.fixture
+def safe_config() -> SafeConfig:
+    return SafeConfig(
+        visibility_lag=0.5,
+        schedule_seconds=1,
+        dispatch_seconds=1,
+        start_seconds=2,
+        run_seconds=None,
+    )
+
+
+@pytest.fixture
+async def safe(clock: ManualClock, safe_config: SafeConfig) -> AsyncIterator[ServedSafe]:
+    emulator = SafeEmulator(clock=clock, config=safe_config)
+    state = emulator.state
+    state.add_workspace(Workspace("ws-train", "train", node_count=2))
+    state.add_workspace(Workspace("ws-ray", "ray", scopes=("Ray",), node_count=1))
+    state.add_user(SAFE_KEY, "alice", workspaces=("ws-train",))
+    state.add_user(SAFE_OTHER_KEY, "bob", workspaces=("ws-train",))
+    state.add_user(SAFE_ADMIN_KEY, "root", admin=True)
+    async with emulator.serve() as url:
+        yield ServedSafe(emulator, url, clock)

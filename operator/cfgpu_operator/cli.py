@@ -205,5 +205,33 @@ def emulate_kubernetes(port: int, kubeconfig: str) -> None:
         asyncio.run(run())
 
 
+@emulate.command("safe")
+@click.option("--port", type=click.IntRange(0, 65535), default=8092, show_default=True)
+@click.option(
+    "--key",
+    default="ak-emulator-demo-key",
+    show_default=True,
+    help="The API key of a member of the workspace ws-train.",
+)
+@click.option(
+    "--run-seconds",
+    type=click.FloatRange(0, 86_400),
+    default=30.0,
+    show_default=True,
+    help="How long a job runs before it succeeds.",
+)
+def emulate_safe(port: int, key: str, run_seconds: float) -> None:
+    """Emulated Primus-SaFE API (/api/v1) with one workspace, ws-train, and two nodes."""
+    from cfgpu_operator.emulators.safe import SafeConfig, SafeEmulator, Workspace
+    from cfgpu_operator.emulators.serving import serve_forever
+
+    emulator = SafeEmulator(config=SafeConfig(run_seconds=run_seconds))
+    emulator.state.add_workspace(Workspace("ws-train", "train"))
+    emulator.state.add_user(key, "demo", workspaces=("ws-train",))
+    banner = "Primus-SaFE emulator on {url}/api/v1; use SAFE_API_URL={url}. Ctrl-C stops it."
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever(emulator.app(), port, banner))
+
+
 if __name__ == "__main__":
     main()

@@ -98,6 +98,10 @@ class Unauthorized(ApiError):
     """The token is missing, invalid or lacks permission."""
 
 
+class Forbidden(Unauthorized):
+    """Authenticated, but not allowed (Primus-SaFE 403: role, workspace scope, node flavor)."""
+
+
 class NotFound(ApiError):
     """The external object does not exist (for deletion this counts as done)."""
 

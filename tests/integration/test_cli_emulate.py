@@ -86,3 +86,11 @@ async def test_emulate_kubernetes_writes_a_working_kubeconfig(tmp_path: Path) ->
         await asyncio.to_thread(api.close)
     assert "default" in {ns.metadata.name for ns in namespaces.items if ns.metadata}
     assert oct(kubeconfig.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_emulate_safe_serves_the_api_on_loopback() -> None:
+    from cfgpu_operator.clients.safe import SafeClient
+
+    with started("safe", "--port", "0", "--key", "ak-cli-key") as url:
+        async with SafeClient("ak-cli-key", base_url=url) as client:
+            assert [w.workspace_id for w in await client.list_workspaces()] == ["ws-train"]

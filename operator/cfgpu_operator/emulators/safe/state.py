@@ -1,0 +1,435 @@
+"""The emulated Primus-SaFE's behaviour: create (validation order and defaults of the
+reference), patch, stop, delete, and the phase machine advanced by a clock."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import random
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cfgpu_operator.emulators.clock import Clock
+from cfgpu_operator.emulators.safe.model import (
+    APPLICATION_KINDS,
+    KINDS,
+    NO_RETRY_KINDS,
+    SafeError,
+    User,
+    Workload,
+    Workspace,
+    bad_request,
+    internal,
+    quantity,
+)
+
+ID_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
+SPEC_FIELDS = ("resources", "images", "entryPoints", "env", "customerLabels", "service")
+
+
+@dataclass
+class SafeConfig:
+    visibility_lag: float = 0.5  # seconds before GET/list see a new workload (the DB mirror)
+    schedule_seconds: float = 1.0
+    dispatch_seconds: float = 1.0
+    start_seconds: float = 2.0
+    run_seconds: float | None = None  # a job succeeds after this long; None: until a hook says
+    duplicate_create_stops_existing: bool = True  # the real server's hazard (§6)
+
+
+def _condition(kind: str, message: str, attempt: int, now: str) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "status": "True",
+        "reason": f"run_{attempt}_times",
+        "message": message,
+        "lastTransitionTime": now,
+    }
+
+
+class SafeState:
+    def __init__(self, clock: Clock, config: SafeConfig, seed: int = 0) -> None:
+        self.clock, self.config = clock, config
+        self.users: dict[str, User] = {}  # by API key / token
+        self.workspaces: dict[str, Workspace] = {}
+        self.nodes: list[dict[str, Any]] = []
+        self.workloads: dict[str, Workload] = {}
+        self._random = random.Random(seed)  # noqa: S311 - reproducible ids, not secrets
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def add_user(
+        self, key: str, name: str, *, admin: bool = False, workspaces: tuple[str, ...] = ()
+    ) -> User:
+        user = User(id=f"u-{name}", name=name, admin=admin, workspaces=set(workspaces))
+        self.users[key] = user
+        return user
+
+    def add_workspace(self, workspace: Workspace) -> Workspace:
+        self.workspaces[workspace.id] = workspace
+        for n in range(workspace.node_count):
+            self.nodes.append(
+                {
+                    "nodeId": f"{workspace.id}-node-{n}",
+                    "workspace": workspace.id,
+                    "internalIP": f"10.0.{len(self.nodes)}.{n + 1}",
+                }
+            )
+        return workspace
+
+    # -- create ------------------------------------------------------------------------------
+
+    def create(self, user: User, body: Any) -> Workload:
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a JSON object")
+        workspace_id = str(body.get("workspaceId") or body.get("workspace") or "")
+        kind = str((body.get("groupVersionKind") or {}).get("kind") or "PyTorchJob")
+        self._authorize_create(user, workspace_id, body)
+        workspace = self.workspaces.get(workspace_id)
+        if workspace is None:
+            raise bad_request("the cluster is empty")  # what an admin gets (§3.1)
+        display = self._display_name(body, kind)
+        resources = self._resources(body)
+        self._check_kind(kind, workspace, display)
+        self._check_capacity(workspace, resources)
+        workload_id = self._workload_id(body, display)
+        self._check_duplicate(workload_id)
+        workload = self._build(user, body, workload_id, workspace, display, kind, resources)
+        self.workloads[workload_id] = workload
+        return workload
+
+    def _authorize_create(self, user: User, workspace_id: str, body: dict[str, Any]) -> None:
+        if not user.admin and workspace_id not in user.workspaces | user.managed:
+            raise SafeError(
+                403,
+                "Primus.00003",
+                f"The user({user.id}) is not allowed to create "
+                f"workload, workspace: [{workspace_id}]",
+            )
+        if body.get("priority") == 2 and not (user.admin or workspace_id in user.managed):
+            raise SafeError(
+                403,
+                "Primus.00003",
+                f"The user({user.id}) is not allowed to create "
+                f"workload/high-priority, workspace: [{workspace_id}]",
+            )
+
+    def _display_name(self, body: dict[str, Any], kind: str) -> str:
+        name = str(body.get("displayName") or "")
+        budget = KINDS.get(kind, ("Train", 57))[1]
+        if not name:
+            raise bad_request("the displayName is empty")
+        if not re.fullmatch(rf"[a-z][-a-z0-9]{{0,{budget}}}[a-z0-9]", name):
+            raise bad_request(
+                f"invalid display name: {name!r}, it must match "
+                f"^[a-z][-a-z0-9]{{0,{budget}}}[a-z0-9]$"
+            )
+        return name
+
+    def _resources(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+        raw = body.get("resources")
+        if not isinstance(raw, list):
+            raise bad_request("the resources are empty")
+        kept = [dict(r) for r in raw if isinstance(r, dict) and int(r.get("replica", 0)) > 0]
+        if not kept:
+            raise bad_request("the resources are empty")
+        for res in kept:
+            if not res.get("cpu") or not res.get("memory"):
+                raise bad_request("the cpu and memory of a resource are required")
+            for key in ("cpu", "memory", "gpu", "ephemeralStorage", "sharedMemory"):
+                if res.get(key):
+                    quantity(res[key], key)
+            res.setdefault("ephemeralStorage", "50Gi")
+            if not res.get("sharedMemory"):
+                res["sharedMemory"] = f"{int(quantity(res['memory'], 'memory') / 2)}"
+            if res.get("gpu") in ("0", 0):
+                res.pop("gpu")
+        return kept
+
+    def _check_kind(self, kind: str, workspace: Workspace, display: str) -> None:
+        if kind not in KINDS:
+            raise internal("resource template is not found")
+        scope = KINDS[kind][0]
+        if scope not in workspace.scopes:
+            raise SafeError(
+                403,
+                "Primus.00003",
+                f"the workspace {workspace.id} does not support the {scope} scope",
+            )
+
+    def _check_capacity(self, workspace: Workspace, resources: list[dict[str, Any]]) -> None:
+        replicas = 0
+        total = {"cpu": 0.0, "gpu": 0.0, "memory": 0.0}
+        for res in resources:
+            pod = {
+                "cpu": quantity(res["cpu"], "cpu"),
+                "gpu": quantity(res.get("gpu") or "0", "gpu"),
+                "memory": quantity(res["memory"], "memory"),
+            }
+            limits = {
+                "cpu": workspace.node_cpu,
+                "gpu": workspace.node_gpu,
+                "memory": workspace.node_memory,
+            }
+            for key, wanted in pod.items():
+                if wanted > limits[key]:
+                    raise SafeError(
+                        403,
+                        "Primus.00003",
+                        "Resource request exceeds maximum "
+                        f"available: {key} {wanted:g} > {limits[key]:g}",
+                    )
+                total[key] += wanted * res["replica"]
+            replicas += res["replica"]
+        if replicas > workspace.node_count:
+            for key, amount in workspace.total().items():
+                if total[key] > amount:
+                    raise SafeError(
+                        503, "Primus.00008", f"insufficient {key} quota in workspace {workspace.id}"
+                    )
+
+    def _workload_id(self, body: dict[str, Any], display: str) -> str:
+        given = str(body.get("workloadId") or "").strip().lower().replace("_", "-")
+        if given:
+            return given
+        suffix = "".join(self._random.choice(ID_ALPHABET) for _ in range(5))
+        return f"{display[:57]}-{suffix}"
+
+    def _check_duplicate(self, workload_id: str) -> None:
+        existing = self.workloads.get(workload_id)
+        if existing is None or not existing.cr_exists:
+            return
+        if self.config.duplicate_create_stops_existing:
+            # The real server's cleanUpWorkloads deletes the CR by name: the running
+            # workload is stopped by a create that failed (primus-safe-api.md §6).
+            self._stop(existing, "the workload is stopped by a failed duplicate create")
+        raise SafeError(409, "AlreadyExists", f'workloads.amd.com "{workload_id}" already exists')
+
+    def _build(
+        self,
+        user: User,
+        body: dict[str, Any],
+        workload_id: str,
+        workspace: Workspace,
+        display: str,
+        kind: str,
+        resources: list[dict[str, Any]],
+    ) -> Workload:
+        now = self.clock.now()
+        timeout = int(body.get("timeout") or 0)
+        scope = KINDS[kind][0]
+        if not timeout and scope in workspace.max_runtime:
+            timeout = workspace.max_runtime[scope] * 3600
+        max_retry = 0 if kind in NO_RETRY_KINDS else min(max(int(body.get("maxRetry") or 0), 0), 50)
+        return Workload(
+            id=workload_id,
+            workspace_id=workspace.id,
+            display_name=display,
+            kind=kind,
+            user=user,
+            resources=resources,
+            images=[str(i).strip() for i in body.get("images") or []],
+            entry_points=[_as_base64(str(e)) for e in body.get("entryPoints") or []],
+            env={str(k).strip(): str(v) for k, v in (body.get("env") or {}).items()},
+            description=str(body.get("description") or ""),
+            priority=min(max(int(body.get("priority") or 0), 0), 2),
+            timeout=timeout,
+            max_retry=max_retry,
+            ttl=int(body.get("ttlSecondsAfterFinished") or 60),
+            specified_nodes=list(body.get("specifiedNodes") or []),
+            excluded_nodes=list(body.get("excludedNodes") or []),
+            customer_labels=dict(body.get("customerLabels") or {}),
+            dependencies=list(body.get("dependencies") or []),
+            extra={k: body[k] for k in ("service", "liveness", "readiness") if body.get(k)},
+            creation_time=now,
+            visible_at=now + self.config.visibility_lag,
+            stage_due=now + self.config.schedule_seconds,
+            message="In queue - waiting for earlier or higher priority workloads",
+        )
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def visible(self, workload_id: str) -> Workload | None:
+        self.settle()
+        workload = self.workloads.get(workload_id)
+        if workload is None or workload.deleted or self.clock.now() < workload.visible_at:
+            return None
+        return workload
+
+    def listing(self) -> list[Workload]:
+        self.settle()
+        now = self.clock.now()
+        return [
+            w
+            for w in self.workloads.values()
+            if not w.deleted and now >= w.visible_at and w.description != "OpsJob"
+        ]
+
+    def queue_position(self, workload: Workload) -> int:
+        if workload.phase != "Pending" or workload.dispatched or workload.conditions:
+            return 0
+        waiting = sorted(
+            (
+                w
+                for w in self.workloads.values()
+                if w.workspace_id == workload.workspace_id
+                and w.phase == "Pending"
+                and not w.conditions
+            ),
+            key=lambda w: (w.creation_time, w.id),
+        )
+        return waiting.index(workload) + 1
+
+    # -- patch, stop, delete -----------------------------------------------------------------
+
+    def patch(self, user: User, workload_id: str, body: Any) -> None:
+        self.settle()
+        workload = self.workloads.get(workload_id)
+        if workload is None or not workload.cr_exists:
+            raise internal("The workload can only be edited when it is running.")
+        self._authorize_change(user, workload, "update")
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a JSON object")
+        changing = [f for f in SPEC_FIELDS if body.get(f)]
+        if changing and workload.dispatched and workload.kind not in APPLICATION_KINDS:
+            raise SafeError(
+                409,
+                "Primus.00012",
+                f"the workload {workload_id} has been "
+                f"dispatched; {', '.join(changing)} can no longer be changed",
+            )
+        self._apply_patch(workload, body)
+
+    def _apply_patch(self, workload: Workload, body: dict[str, Any]) -> None:
+        if body.get("resources"):
+            workload.resources = self._resources(body)
+        if body.get("images"):
+            workload.images = [str(i).strip() for i in body["images"]]
+        if body.get("entryPoints"):
+            workload.entry_points = [_as_base64(str(e)) for e in body["entryPoints"]]
+        if "env" in body and body["env"] is not None:
+            workload.env = {str(k): str(v) for k, v in body["env"].items()}
+        for key, attr in (
+            ("priority", "priority"),
+            ("timeout", "timeout"),
+            ("maxRetry", "max_retry"),
+            ("description", "description"),
+        ):
+            if key in body and body[key] is not None:
+                setattr(workload, attr, body[key])
+
+    def stop(self, user: User, workload_id: str, *, delete: bool = False) -> None:
+        self.settle()
+        workload = self.workloads.get(workload_id)
+        if workload is None:
+            return  # unknown ids are not an error (§3.5, §3.6)
+        if workload.cr_exists:
+            self._authorize_change(user, workload, "delete")
+            if not workload.ended:
+                self._stop(workload, f"the workload is stopped by {user.name}")
+        if delete:
+            workload.deleted = True
+
+    def _stop(self, workload: Workload, message: str) -> None:
+        now = self.clock.now()
+        workload.phase, workload.end_time = "Stopped", now
+        workload.conditions.append(
+            _condition("AdminStopped", message, workload.dispatch_count, _rfc3339(now))
+        )
+        workload.cr_exists, workload.deletion_time = False, now
+
+    def _authorize_change(self, user: User, workload: Workload, verb: str) -> None:
+        if user.admin or workload.user is user or workload.workspace_id in user.managed:
+            return
+        raise SafeError(
+            403,
+            "Primus.00003",
+            f"The user({user.id}) is not allowed to {verb} "
+            f"workload, workspace: [{workload.workspace_id}]",
+        )
+
+    # -- test hooks ----------------------------------------------------------------------------
+
+    def finish(self, workload_id: str, outcome: str) -> None:
+        """Make a workload end as ``Succeeded`` or ``Failed`` at its next step."""
+        workload = self.workloads[workload_id]
+        workload.outcome = outcome
+        workload.stage_due = min(workload.stage_due, self.clock.now())
+
+    # -- the phase machine -----------------------------------------------------------------------
+
+    def settle(self) -> None:
+        now = self.clock.now()
+        for workload in self.workloads.values():
+            while workload.cr_exists and workload.stage_due <= now and self._advance(workload):
+                pass
+            self._expire(workload, now)
+
+    def _advance(self, w: Workload) -> bool:
+        """One step of §3.7; False when nothing is due."""
+        at, config, names = w.stage_due, self.config, {c["type"] for c in w.conditions}
+        stamp = _rfc3339(at)
+        if w.ended:
+            return False
+        if w.phase == "Pending" and "AdminScheduled" not in names:
+            w.conditions.append(_condition("AdminScheduled", "", w.dispatch_count + 1, stamp))
+            w.message, w.stage_due = "", at + config.dispatch_seconds
+        elif w.phase == "Pending" and "AdminDispatched" not in names:
+            w.dispatch_count += 1
+            w.conditions.append(_condition("AdminDispatched", "", w.dispatch_count, stamp))
+            w.stage_due = at + config.start_seconds
+        elif w.phase == "Pending":
+            w.phase, w.start_time = "Running", at
+            w.conditions.append(_condition("K8sRunning", "", w.dispatch_count, stamp))
+            run = config.run_seconds
+            w.stage_due = (
+                at + run if run is not None and w.kind not in APPLICATION_KINDS else float("inf")
+            )
+        elif w.phase == "Running":
+            self._end(w, w.outcome or "Succeeded", at)
+        else:
+            return False
+        return True
+
+    def _end(self, w: Workload, outcome: str, at: float) -> None:
+        if outcome == "Failed" and w.dispatch_count <= w.max_retry:
+            w.phase, w.outcome = "Pending", None
+            w.conditions = [c for c in w.conditions if c["type"] not in ("AdminDispatched",)]
+            w.conditions.append(
+                _condition(
+                    "AdminFailover", "the workload is re-scheduling", w.dispatch_count, _rfc3339(at)
+                )
+            )
+            w.stage_due = at + self.config.dispatch_seconds
+            return
+        w.phase, w.end_time = outcome, at
+        w.conditions.append(_condition(f"K8s{outcome}", "", w.dispatch_count, _rfc3339(at)))
+
+    def _expire(self, w: Workload, now: float) -> None:
+        if (
+            w.phase == "Running"
+            and w.timeout
+            and w.start_time is not None
+            and now - w.start_time >= w.timeout
+        ):
+            self._stop(w, "the workload has timed out")
+        if w.cr_exists and w.ended and w.end_time is not None and now - w.end_time >= w.ttl:
+            w.cr_exists, w.deletion_time = False, now
+
+
+def _as_base64(text: str) -> str:
+    """The server keeps what looks like base64 and encodes the rest (§3.1)."""
+    if _BASE64.match(text):
+        try:
+            base64.b64decode(text, validate=True)
+            return text
+        except (binascii.Error, ValueError):
+            pass
+    return base64.b64encode(text.encode()).decode()
+
+
+def _rfc3339(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
