@@ -70,7 +70,10 @@ async def test_crds_command_prints_the_generated_crds() -> None:
     code, out = await cli("crds")
     assert code == 0
     documents = [d for d in yaml.safe_load_all(out) if d]
-    assert [d["metadata"]["name"] for d in documents] == ["gpuinstances.cfgpu.io"]
+    assert [d["metadata"]["name"] for d in documents] == [
+        "gpuinstances.cfgpu.io",
+        "safeworkloads.cfgpu.io",
+    ]
 
 
 async def test_run_refuses_bad_settings_naming_the_variable() -> None:

@@ -167,3 +167,64 @@ def test_mutable_fields(cluster: tuple[Cluster, ResourceType]) -> None:
     assert patched["spec"]["state"] == "Stopped"
     assert patched["spec"]["image"] == {"id": "image_pt241c12"}
     assert patched["metadata"]["generation"] == 2
+
+
+@pytest.fixture
+def workloads() -> tuple[Cluster, ResourceType]:
+    cluster = Cluster()
+    crds = cluster.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    assert crds is not None
+    text = (ROOT / "crds" / "safeworkloads.cfgpu.io.yaml").read_text(encoding="utf-8")
+    cluster.create(crds, None, yaml.safe_load(text))
+    kind = cluster.registry.get("cfgpu.io", "v1alpha1", "safeworkloads")
+    assert kind is not None
+    return cluster, kind
+
+
+def workload_spec(**overrides: Any) -> dict[str, Any]:
+    return {
+        "workspaceId": "ws-train",
+        "resources": [{"replica": 1, "cpu": "16", "gpu": "8", "memory": "256Gi"}],
+        "images": ["registry/ai/pytorch:2.4"],
+        "entryPoints": ["python train.py"],
+        **overrides,
+    }
+
+
+def test_safeworkload_defaults(workloads: tuple[Cluster, ResourceType]) -> None:
+    api, kind = workloads
+    created = api.create(kind, "default", {"metadata": {"name": "w"}, "spec": workload_spec()})
+    spec = created["spec"]
+    assert (spec["kind"], spec["priority"], spec["deletionPolicy"]) == ("PyTorchJob", 0, "Delete")
+    assert spec["onComplete"] == {"gpuInstances": "Keep"}
+    assert spec["ttlSecondsAfterFinished"] == 60
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"resources": []}, "spec.resources in body should have at least 1 items"),
+        ({"priority": 3}, "spec.priority in body should be less than or equal to 2"),
+        ({"kind": "Job"}, 'spec.kind: Unsupported value: "Job"'),
+        ({"onComplete": {"gpuInstances": "Delete"}}, "spec.onComplete.gpuInstances"),
+    ],
+)
+def test_safeworkload_refused_at_apply(
+    workloads: tuple[Cluster, ResourceType], overrides: dict[str, Any], message: str
+) -> None:
+    api, kind = workloads
+    body = {"metadata": {"name": "w"}, "spec": workload_spec(**overrides)}
+    assert message in refused(api.create, kind, "default", body)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"), [({"workspaceId": "other"}, "workspaceId"), ({"kind": "RayJob"}, "kind")]
+)
+def test_safeworkload_immutable_fields(
+    workloads: tuple[Cluster, ResourceType], change: dict[str, Any], field: str
+) -> None:
+    api, kind = workloads
+    api.create(kind, "default", {"metadata": {"name": "w"}, "spec": workload_spec()})
+    assert f"{field} is immutable" in refused(
+        api.patch, kind, "default", "w", MERGE, {"spec": change}
+    )

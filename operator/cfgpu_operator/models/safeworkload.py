@@ -1,0 +1,177 @@
+"""SafeWorkload: spec and status. The CRD schema is generated from these models."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import Field
+
+from cfgpu_operator.models.common import Condition, CrdModel, LastError, immutable
+
+KIND = "SafeWorkload"
+PLURAL = "safeworkloads"
+SINGULAR = "safeworkload"
+SHORT_NAMES = ("swl",)
+WorkloadKind = Literal[
+    "PyTorchJob",
+    "Deployment",
+    "StatefulSet",
+    "Authoring",
+    "TorchFT",
+    "RayJob",
+    "AutoscalingRunnerSet",
+    "MonarchJob",
+]
+
+
+class Phase(StrEnum):
+    WAITING = "Waiting"
+    SUBMITTING = "Submitting"
+    PENDING = "Pending"
+    RUNNING = "Running"
+    UPDATING = "Updating"
+    NOT_READY = "NotReady"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+    STOPPED = "Stopped"
+    LOST = "Lost"
+
+
+class Resources(CrdModel):
+    replica: int = Field(default=1, ge=1, le=10_000, description="Pods of this role.")
+    cpu: str = Field(min_length=1, description="CPU cores per pod (a quantity, e.g. 16).")
+    gpu: str | None = Field(default=None, description="GPUs per pod (e.g. 8).")
+    memory: str = Field(min_length=1, description="Memory per pod (e.g. 256Gi).")
+    ephemeral_storage: str | None = Field(default=None, description="Scratch disk per pod.")
+    shared_memory: str | None = Field(default=None, description="Shared memory (shm) per pod.")
+
+
+class SecretKeySelector(CrdModel):
+    name: str = Field(min_length=1, description="Secret in the object's namespace.")
+    key: str = Field(min_length=1, description="Key in the Secret.")
+
+
+class SecretEnv(CrdModel):
+    name: str = Field(min_length=1, description="Environment variable name.")
+    secret_key_ref: SecretKeySelector = Field(description="Where its value comes from.")
+
+
+class OnComplete(CrdModel):
+    gpu_instances: Literal["Keep", "Stop", "Release"] = Field(
+        default="Keep", description="What to do with gpuInstanceRefs once the workload ends."
+    )
+
+
+class SecretRef(CrdModel):
+    name: str = Field(min_length=1, description="Secret in the object's namespace.")
+    key: str = Field(default="token", min_length=1, description="Key holding the API key.")
+
+
+class SafeWorkloadSpec(CrdModel):
+    workspace_id: str = immutable("Primus-SaFE workspace.", label="workspaceId", min_length=1)
+    kind: WorkloadKind = immutable("Workload kind.", label="kind", default="PyTorchJob")
+    display_name: str | None = Field(
+        default=None, max_length=58, description="Default: derived from metadata.name."
+    )
+    description: str | None = Field(default=None, description="Free text.")
+    resources: list[Resources] = Field(min_length=1, description="One entry per role.")
+    images: list[str] = Field(default_factory=list, description="One image per role.")
+    entry_points: list[str] = Field(
+        default_factory=list, description="One plain-text command per role; sent base64."
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
+    secret_env: list[SecretEnv] = Field(
+        default_factory=list, description="Variables from Secrets, resolved at submit time."
+    )
+    priority: int = Field(default=0, ge=0, le=2, description="0 low, 1 medium, 2 high.")
+    timeout: int = Field(default=0, ge=0, description="Seconds from dispatch; 0 for none.")
+    max_retry: int = Field(default=0, ge=0, le=50, description="Retries after failures.")
+    ttl_seconds_after_finished: int = Field(
+        default=60, ge=0, description="Seconds the platform keeps an ended workload's object."
+    )
+    specified_nodes: list[str] = Field(default_factory=list, description="Run only here.")
+    excluded_nodes: list[str] = Field(default_factory=list, description="Never run here.")
+    nodes_affinity: Literal["required", "preferred"] = Field(
+        default="required", description="How strictly specifiedNodes applies."
+    )
+    customer_labels: dict[str, str] = Field(default_factory=dict, description="Node labels.")
+    is_tolerate_all: bool = Field(default=False, description="Tolerate every node taint.")
+    service: dict[str, Any] | None = Field(
+        default=None,
+        description="Service (Deployment, StatefulSet).",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+    liveness: dict[str, Any] | None = Field(
+        default=None,
+        description="Liveness probe.",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+    readiness: dict[str, Any] | None = Field(
+        default=None,
+        description="Readiness probe.",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+    depends_on: list[str] = Field(
+        default_factory=list, description="SafeWorkloads (same namespace) to wait for."
+    )
+    gpu_instance_refs: list[str] = Field(
+        default_factory=list, description="GpuInstances that must be Ready before submitting."
+    )
+    on_complete: OnComplete = Field(
+        default_factory=OnComplete,
+        description="After it ends.",
+        json_schema_extra={"default": {}},  # the API server then fills gpuInstances: Keep
+    )
+    suspend: bool = Field(default=False, description="True stops the platform workload.")
+    deletion_policy: Literal["Delete", "Orphan"] = Field(
+        default="Delete", description="Delete: stop and delete on the platform; Orphan: leave."
+    )
+    credentials_secret_ref: SecretRef | None = Field(
+        default=None, description="Secret with this object's API key; else SAFE_API_TOKEN."
+    )
+
+
+class PodSummary(CrdModel):
+    total: int = Field(default=0, description="Pods.")
+    running: int = Field(default=0, description="Pods running.")
+
+
+class SafeWorkloadStatus(CrdModel):
+    phase: Phase | None = Field(default=None, description="Where the workload is.")
+    workload_id: str | None = Field(default=None, description="Platform workload id.")
+    queue_position: int | None = Field(default=None, description="Place in the queue.")
+    message: str | None = Field(default=None, description="The platform's pending reason.")
+    dispatch_count: int | None = Field(default=None, description="Dispatch attempts.")
+    start_time: str | None = Field(default=None, description="When it started running.")
+    end_time: str | None = Field(default=None, description="When it ended.")
+    duration: str | None = Field(default=None, description="Run time, e.g. 1h2m3s.")
+    nodes: list[str] = Field(default_factory=list, description="Nodes of the last attempt.")
+    pods: PodSummary | None = Field(default=None, description="Pod counts.")
+    platform_conditions: list[dict[str, str]] = Field(
+        default_factory=list, description="The platform's conditions (the last 20)."
+    )
+    gpu_instances_applied: bool | None = Field(
+        default=None, description="onComplete.gpuInstances has been applied."
+    )
+    conditions: list[Condition] = Field(default_factory=list, description="Ready and Synced.")
+    observed_generation: int | None = Field(default=None, description="Last reconciled.")
+    last_error: LastError | None = Field(default=None, description="The last failure, if any.")
+
+
+PRINTER_COLUMNS: tuple[dict[str, object], ...] = (
+    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    },
+    {
+        "name": "Reason",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
+    },
+    {"name": "Workload-ID", "type": "string", "jsonPath": ".status.workloadId"},
+    {"name": "Kind", "type": "string", "jsonPath": ".spec.kind"},
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+)
