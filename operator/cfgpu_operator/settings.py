@@ -88,6 +88,11 @@ class Settings(BaseModel):
         default=600.0,
         description="Retry delay in seconds for problems a person must fix (balance, token).",
     )
+    CFGPU_OPERATOR_SUBMIT_GRACE: PositiveSeconds = Field(
+        default=60.0,
+        description="Seconds after a Primus-SaFE submit during which a workload not yet "
+        "visible is waited for, never submitted again.",
+    )
     CFGPU_OPERATOR_CATALOG_TTL: PositiveSeconds = Field(
         default=300.0,
         description="Seconds a fetched catalog (regions, GPU types, images) is reused.",

@@ -7,7 +7,7 @@ from typing import Any
 
 import kopf
 
-from cfgpu_operator.handlers import gpuinstance
+from cfgpu_operator.handlers import gpuinstance, safeworkload
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.models.common import FINALIZER, GROUP
 from cfgpu_operator.settings import Settings
@@ -48,6 +48,8 @@ def build(settings: Settings, rt: Runtime | None = None) -> tuple[kopf.OperatorR
         return "ok"
 
     gpuinstance.register(registry, runtime)
+    if settings.SAFE_API_URL is not None:
+        safeworkload.register(registry, runtime)
     return registry, runtime
 
 

@@ -15,6 +15,9 @@ from cfgpu_operator.clients.catalog import Catalog
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.cfgpu_poller import Poller
 from cfgpu_operator.clients.http import ClientOptions
+from cfgpu_operator.clients.safe import SafeClient
+from cfgpu_operator.clients.safe_poller import SafePoller
+from cfgpu_operator.reconcile.safeworkload import ENV_TAG
 from cfgpu_operator.settings import Settings
 
 
@@ -29,6 +32,14 @@ class Account:
     client: CfgpuClient
     catalog: Catalog
     poller: Poller
+
+
+@dataclass
+class SafeAccount:
+    """Everything bound to one Primus-SaFE key."""
+
+    client: SafeClient
+    poller: SafePoller
 
 
 @dataclass
@@ -47,6 +58,7 @@ class Runtime:
         self.settings = settings
         self.options = ClientOptions.from_settings(settings)
         self._accounts: dict[str, Account] = {}
+        self._safe: dict[str, SafeAccount] = {}
         self._objects: dict[str, ObjectState] = {}
         self._kube = kube  # a kubernetes.client.CoreV1Api, created on first Secret read
 
@@ -71,6 +83,34 @@ class Runtime:
             poller.start()
         return found
 
+    def safe_account(self, token: str) -> SafeAccount:
+        found = self._safe.get(token)
+        if found is None:
+            settings = self.settings
+            if settings.SAFE_API_URL is None:
+                raise CredentialsError("SAFE_API_URL is not configured")
+            client = SafeClient(
+                SecretStr(token), base_url=str(settings.SAFE_API_URL), options=self.options
+            )
+            poller = SafePoller(
+                client,
+                tag_key=ENV_TAG,
+                fast=settings.CFGPU_OPERATOR_POLL_FAST,
+                slow=settings.CFGPU_OPERATOR_POLL_SLOW,
+            )
+            found = self._safe[token] = SafeAccount(client, poller)
+            poller.start()
+        return found
+
+    async def safe_token_for(self, namespace: str, ref: dict[str, Any] | None) -> str:
+        """The object's Primus-SaFE key: its Secret if it names one, else SAFE_API_TOKEN."""
+        if ref:
+            return await self.secret_value(namespace, ref["name"], ref.get("key", "token"))
+        token = self.settings.SAFE_API_TOKEN
+        if token is None:
+            raise CredentialsError("no credentialsSecretRef and no SAFE_API_TOKEN configured")
+        return token.get_secret_value()
+
     def accounts(self) -> list[Account]:
         return list(self._accounts.values())
 
@@ -93,18 +133,23 @@ class Runtime:
         for account in self._accounts.values():
             await account.poller.stop()
             await account.client.aclose()
+        for safe in self._safe.values():
+            await safe.poller.stop()
+            await safe.client.aclose()
         self._accounts.clear()
+        self._safe.clear()
 
     async def token_for(self, namespace: str, ref: dict[str, Any] | None) -> str:
         """The object's token: from its Secret if it names one, else the operator's."""
         if ref:
-            return await self._secret_token(namespace, ref["name"], ref.get("key", "token"))
+            return await self.secret_value(namespace, ref["name"], ref.get("key", "token"))
         token = self.default_token()
         if token is None:
             raise CredentialsError("no credentialsSecretRef and no CFGPU_API_TOKEN configured")
         return token
 
-    async def _secret_token(self, namespace: str, name: str, key: str) -> str:
+    async def secret_value(self, namespace: str, name: str, key: str) -> str:
+        """One value of a Secret; CredentialsError (never quoting the value) when unusable."""
         try:
             secret = await asyncio.to_thread(self._core().read_namespaced_secret, name, namespace)
         except Exception as exc:  # the client raises ApiException and transport errors

@@ -140,6 +140,9 @@ class PodSummary(CrdModel):
 class SafeWorkloadStatus(CrdModel):
     phase: Phase | None = Field(default=None, description="Where the workload is.")
     workload_id: str | None = Field(default=None, description="Platform workload id.")
+    submitted_at: str | None = Field(
+        default=None, description="When the submit was first attempted (recorded before it)."
+    )
     queue_position: int | None = Field(default=None, description="Place in the queue.")
     message: str | None = Field(default=None, description="The platform's pending reason.")
     dispatch_count: int | None = Field(default=None, description="Dispatch attempts.")

@@ -9,10 +9,12 @@ from typing import Literal
 
 from cfgpu_operator.errors import (
     ApiError,
+    Forbidden,
     InsufficientBalance,
     NoCapacity,
     NotFound,
     PrepaidNotExpired,
+    QuotaExceeded,
     RateLimited,
     RejectedInput,
     Unauthorized,
@@ -42,8 +44,12 @@ def verdict(error: ApiError) -> Verdict:
         return Verdict("WaitingForCapacity", "backoff", warn=True)
     if isinstance(error, InsufficientBalance):
         return Verdict("InsufficientBalance", "slow", warn=True)
+    if isinstance(error, Forbidden):
+        return Verdict("Forbidden", "slow", warn=True)
     if isinstance(error, Unauthorized):
         return Verdict("Unauthorized", "slow", warn=True)
+    if isinstance(error, QuotaExceeded):
+        return Verdict("QuotaExceeded", "slow", warn=True)
     if isinstance(error, PrepaidNotExpired):
         return Verdict("PrepaidNotExpired", "slow")
     if isinstance(error, NotFound):

@@ -7,10 +7,12 @@ import pytest
 from cfgpu_operator.errors import (
     ApiError,
     ApiTimeout,
+    Forbidden,
     InsufficientBalance,
     NoCapacity,
     NotFound,
     PrepaidNotExpired,
+    QuotaExceeded,
     RateLimited,
     RejectedInput,
     Unauthorized,
@@ -77,6 +79,8 @@ def err(kind: type[ApiError], **kw: object) -> ApiError:
         (err(PrepaidNotExpired), "PrepaidNotExpired", "slow", False, False),
         (err(NotFound), "InstanceGone", "never", False, True),
         (err(ApiError), "ApiError", "backoff", False, True),
+        (err(Forbidden), "Forbidden", "slow", False, True),
+        (err(QuotaExceeded), "QuotaExceeded", "slow", False, True),
     ],
 )
 def test_verdicts(error: ApiError, reason: str, retry: str, api_trouble: bool, warn: bool) -> None:

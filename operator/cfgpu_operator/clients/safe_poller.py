@@ -1,0 +1,109 @@
+"""One background poll per Primus-SaFE key: a batched list per watched workspace of the
+operator's own (env-tagged), non-terminal workloads. Terminal ones drop out of the listing and
+are not polled any more; an object whose workload vanished from it asks once directly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cfgpu_operator.clients.safe import SafeClient
+from cfgpu_operator.clients.safe_wire import WorkloadItem
+from cfgpu_operator.errors import ApiError
+
+log = logging.getLogger("cfgpu_operator.safe_poller")
+LIVE_PHASES = "Pending,Running,Updating,NotReady"
+
+
+@dataclass(frozen=True)
+class SafeSnapshot:
+    cycle: int
+    items: dict[str, WorkloadItem] = field(default_factory=dict)
+    workspaces: frozenset[str] = frozenset()
+
+
+class SafePoller:
+    def __init__(
+        self,
+        client: SafeClient,
+        *,
+        tag_key: str,
+        fast: float,
+        slow: float,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.client, self.tag_key = client, tag_key
+        self._fast, self._slow, self._jitter = fast, slow, jitter
+        self.workspaces: set[str] = set()
+        self.snapshot: SafeSnapshot | None = None
+        self.last_error: ApiError | None = None
+        self.failures = 0
+        self._cycle = 0
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self, workspace_id: str) -> None:
+        if workspace_id not in self.workspaces:
+            self.workspaces.add(workspace_id)
+            self.kick()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="safe-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def poll_once(self) -> SafeSnapshot:
+        items: dict[str, WorkloadItem] = {}
+        watched = frozenset(self.workspaces)
+        for workspace_id in sorted(watched):
+            async for item in self.client.iter_workloads(
+                workspace_id=workspace_id, env_key=self.tag_key, phase=LIVE_PHASES
+            ):
+                items[item.workload_id] = item
+        self._cycle += 1
+        self.snapshot = SafeSnapshot(self._cycle, items, watched)
+        self.last_error, self.failures = None, 0
+        return self.snapshot
+
+    def interval(self) -> float:
+        snapshot = self.snapshot
+        busy = snapshot is None or any(i.phase == "Pending" for i in snapshot.items.values())
+        base = self._fast if busy else self._slow
+        if self.failures:
+            base = min(self._slow, self._fast * 2 ** min(self.failures, 20))
+        return base * (0.9 + 0.2 * self._jitter())
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.poll_once()
+            except ApiError as exc:
+                self.failures += 1
+                self.last_error = exc
+                log.warning("Primus-SaFE poll failed (%d in a row): %s", self.failures, exc)
+            await self._pause(self.interval())
+
+    async def _pause(self, seconds: float) -> None:
+        """At least the fast interval between polls; a kick ends the rest of the wait, except
+        during an outage, when the whole backoff is kept (no hot loop)."""
+        if self.failures:
+            await asyncio.sleep(seconds)
+            return
+        await asyncio.sleep(min(self._fast, seconds))
+        if seconds > self._fast:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), seconds - self._fast)

@@ -1,0 +1,65 @@
+"""The real operator with Primus-SaFE configured, against all three emulators."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cfgpu_operator.emulators.kubernetes.registry import ResourceType
+from tests.conftest import SAFE_KEY, ServedCfgpu, ServedKube, ServedSafe
+from tests.helpers import eventually
+from tests.integration.gpuinstance.conftest import OperatorProcess, World, install_crds
+
+
+class SafeWorld(World):
+    safe: ServedSafe
+
+    def workloads_kind(self) -> ResourceType:
+        return self.kind(plural="safeworkloads")
+
+    def submit(self, name: str, namespace: str = "default", **spec: Any) -> dict[str, Any]:
+        body = {
+            "workspaceId": "ws-train",
+            "resources": [{"replica": 1, "cpu": "16", "gpu": "8", "memory": "256Gi"}],
+            "images": ["registry/ai/pytorch:2.4"],
+            "entryPoints": ["python train.py"],
+            **spec,
+        }
+        return self.cluster.create(
+            self.workloads_kind(), namespace, {"metadata": {"name": name}, "spec": body}
+        )
+
+    def wstatus(self, name: str, namespace: str = "default") -> dict[str, Any]:
+        obj = self.cluster.store.get(self.workloads_kind().key, namespace, name) or {}
+        status: dict[str, Any] = obj.get("status", {})
+        return status
+
+    def wready(self, name: str) -> dict[str, Any]:
+        return next(
+            (dict(c) for c in self.wstatus(name).get("conditions", []) if c["type"] == "Ready"), {}
+        )
+
+    async def wphase(self, name: str, phase: str, within: float = 20) -> dict[str, Any]:
+        await eventually(
+            lambda: self.wstatus(name).get("phase") == phase,
+            within=within,
+            what=f"{name} phase {phase} (log: {self.operator.log_path})",
+        )
+        return self.wstatus(name)
+
+
+@pytest.fixture
+async def sworld(
+    kube: ServedKube, cfgpu: ServedCfgpu, safe: ServedSafe, tmp_path: Path
+) -> AsyncIterator[SafeWorld]:
+    install_crds(kube.emulator.cluster)
+    env = {"SAFE_API_URL": safe.url, "SAFE_API_TOKEN": SAFE_KEY, "CFGPU_OPERATOR_SUBMIT_GRACE": "3"}
+    operator = OperatorProcess(kube, cfgpu, tmp_path / "operator.log", env)
+    await operator.start()
+    world = SafeWorld(kube, cfgpu, operator)
+    world.safe = safe
+    yield world
+    await operator.stop()

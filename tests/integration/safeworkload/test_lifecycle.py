@@ -1,0 +1,86 @@
+"""SafeWorkload through the real operator: submit once, observe, suspend, delete."""
+
+from __future__ import annotations
+
+import base64
+
+from cfgpu_operator.emulators.faults import FaultKind
+from tests.helpers import eventually
+from tests.integration.safeworkload.conftest import SafeWorld
+
+
+async def test_submit_observe_succeed_and_delete(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    sworld.submit("train", env={"NCCL_DEBUG": "INFO"})
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
+    (workload,) = safe.emulator.state.workloads.values()
+    assert workload.id == sworld.wstatus("train")["workloadId"]
+    assert workload.env["NCCL_DEBUG"] == "INFO"
+    assert workload.env["CFGPU_OPERATOR_ID"]
+    assert base64.b64decode(workload.entry_points[0]) == b"python train.py"
+    safe.clock.advance(1)  # visible
+    await sworld.wphase("train", "Pending")
+    safe.clock.advance(5)  # scheduled, dispatched, running
+    status = await sworld.wphase("train", "Running")
+    assert status["dispatchCount"] == 1
+    assert sworld.wready("train")["status"] == "True"
+    safe.emulator.state.finish(workload.id, "Succeeded")
+    await sworld.wphase("train", "Succeeded")
+    sworld.cluster.delete(sworld.workloads_kind(), "default", "train")
+    await eventually(
+        lambda: sworld.cluster.store.get(sworld.workloads_kind().key, "default", "train") is None,
+        what="deleted",
+    )
+    assert workload.deleted
+    assert len(safe.emulator.calls("workloads.create")) == 1
+
+
+async def test_a_lost_create_answer_is_looked_up_not_resubmitted(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    safe.emulator.faults.kind(FaultKind.DROP_AFTER_COMMIT, "workloads.create")
+    sworld.submit("careful")
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="committed")
+    safe.clock.advance(1)
+    await sworld.wphase("careful", "Pending", within=30)
+    assert len(safe.emulator.calls("workloads.create")) == 1
+    (workload,) = safe.emulator.state.workloads.values()
+    assert workload.phase == "Pending"  # not stopped by a duplicate create
+
+
+async def test_suspend_stops_and_unsuspend_is_refused(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    sworld.submit("pausable")
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1)
+    safe.clock.advance(6)
+    await sworld.wphase("pausable", "Running")
+    sworld.cluster.patch(
+        sworld.workloads_kind(),
+        "default",
+        "pausable",
+        "application/merge-patch+json",
+        {"spec": {"suspend": True}},
+    )
+    await sworld.wphase("pausable", "Stopped")
+    assert sworld.wready("pausable")["reason"] == "Suspended"
+    sworld.cluster.patch(
+        sworld.workloads_kind(),
+        "default",
+        "pausable",
+        "application/merge-patch+json",
+        {"spec": {"suspend": False}},
+    )
+    await eventually(lambda: sworld.wready("pausable").get("reason") == "CannotResume")
+    assert len(safe.emulator.calls("workloads.create")) == 1
+
+
+async def test_waits_for_gpu_instances(sworld: SafeWorld) -> None:
+    sworld.submit("bound", gpuInstanceRefs=["trainer"])
+    await eventually(lambda: sworld.wready("bound").get("reason") == "WaitingForGpuInstances")
+    assert "trainer" in sworld.wready("bound")["message"]
+    config = sworld.cfgpu.emulator.config
+    config.create_seconds = 0
+    sworld.apply("trainer")
+    await eventually(
+        lambda: len(sworld.safe.emulator.state.workloads) == 1,
+        what="submitted once the GpuInstance is Ready",
+    )
