@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -96,7 +97,8 @@ class SyncWorkload:
         wid = self.status.get("workloadId")
         item = snapshot.items.get(wid) if wid else None
         seen = self._seen(item)
-        wanted = self._wanted() if changed and wid and seen and seen.phase not in TERMINAL else {}
+        # A spec change is compared with the platform (one GET) before it counts as seen.
+        wanted = self._wanted() if changed and wid else {}
         inputs = Inputs(
             wid,
             seen,
@@ -106,8 +108,8 @@ class SyncWorkload:
             wanted,
             self.spec.get("kind", "PyTorchJob"),
         )
-        step = plan(inputs)
-        step = await self._act(account, snapshot, step, item)
+        self.inputs = inputs
+        step = await self._act(account, snapshot, plan(inputs), item)
         self._report(step, item)
 
     def _seen(self, item: WorkloadItem | None) -> Seen | None:
@@ -147,7 +149,13 @@ class SyncWorkload:
         if step.kind == "submit" and wid is None:
             return self._record_intent()
         if step.kind in ("lookup", "submit"):
-            return await self._lookup_or_submit(account, step)
+            found = await self._lookup_or_submit(account, step)
+            if isinstance(found, Step):
+                return found
+            # Found without the listing: decide again with what the platform showed.
+            seen = Seen(found.phase, found.dispatch_count)
+            self.patch.status["phase"] = found.phase
+            return await self._act(account, snapshot, plan(replace(self.inputs, seen=seen)), found)
         if step.kind == "patch" and wid:
             return await self._patch(account, wid, step)
         if step.kind == "stop" and wid:
@@ -162,7 +170,8 @@ class SyncWorkload:
         self.patch.status["phase"] = "Submitting"
         raise kopf.TemporaryError(f"recorded workload id {wid}; submitting next", delay=0.1)
 
-    async def _lookup_or_submit(self, account: SafeAccount, step: Step) -> Step:
+    async def _lookup_or_submit(self, account: SafeAccount, step: Step) -> Step | WorkloadItem:
+        """The workload if it exists; else a step (waiting for it to show, or submitted)."""
         client, wid = account.client, self.status["workloadId"]
         try:
             found: WorkloadItem | None = await client.get_workload(wid)
@@ -172,10 +181,7 @@ class SyncWorkload:
             )
             found = page.items[0] if page.items else None
         if found is not None:
-            self.patch.status["phase"] = found.phase
-            return plan(
-                Inputs(wid, Seen(found.phase, found.dispatch_count), bool(self.spec.get("suspend")))
-            )
+            return found
         submitted = self.status.get("submittedAt")
         grace = self.rt.settings.CFGPU_OPERATOR_SUBMIT_GRACE
         if submitted and time.time() - _epoch(submitted) < grace:

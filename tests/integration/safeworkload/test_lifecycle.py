@@ -84,3 +84,33 @@ async def test_waits_for_gpu_instances(sworld: SafeWorld) -> None:
         lambda: len(sworld.safe.emulator.state.workloads) == 1,
         what="submitted once the GpuInstance is Ready",
     )
+
+
+async def test_depends_on_passes_platform_dependencies(sworld: SafeWorld) -> None:
+    state = sworld.safe.emulator.state
+    sworld.submit("second", dependsOn=["first"])
+    await eventually(lambda: sworld.wready("second").get("reason") == "WaitingForDependencies")
+    sworld.submit("first")
+    await eventually(lambda: len(state.workloads) == 2, what="both submitted")
+    first_id = sworld.wstatus("first")["workloadId"]
+    second = state.workloads[sworld.wstatus("second")["workloadId"]]
+    assert second.dependencies == [first_id]
+
+
+async def test_updates_are_patched_and_refused_after_dispatch(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    sworld.submit("tuned")
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1)
+    (workload,) = safe.emulator.state.workloads.values()
+    safe.clock.advance(1)
+    await sworld.wphase("tuned", "Pending")
+    patch = "application/merge-patch+json"
+    kind = sworld.workloads_kind()
+    sworld.cluster.patch(kind, "default", "tuned", patch, {"spec": {"priority": 1}})
+    await eventually(lambda: workload.priority == 1, what="priority patched")
+    safe.clock.advance(5)
+    await sworld.wphase("tuned", "Running")
+    sworld.cluster.patch(kind, "default", "tuned", patch, {"spec": {"images": ["other:2"]}})
+    await eventually(lambda: sworld.wready("tuned").get("reason") == "ImmutableAfterDispatch")
+    assert "images" in sworld.wready("tuned")["message"]
+    assert workload.images == ["registry/ai/pytorch:2.4"]
