@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -25,7 +24,7 @@ from cfgpu_operator.clients.cfgpu_wire import (
     created_instance_id,
     unwrap_list,
 )
-from cfgpu_operator.clients.http import ClientOptions, HttpApi, excerpt
+from cfgpu_operator.clients.http import ApiClient, ClientOptions, HttpApi, excerpt
 from cfgpu_operator.errors import Unavailable
 
 PREFIX = "/userapi/v1"
@@ -39,7 +38,7 @@ def _path(instance_id: str, action: str) -> str:
     return f"{PREFIX}/instance/{quote(instance_id, safe='')}/{action}"
 
 
-class CfgpuClient:
+class CfgpuClient(ApiClient):
     """Every endpoint of cfgpu-api.md; answers are wire models, failures domain errors.
 
     Reads (lists, status, page) are retried with backoff; create, start, stop, release and
@@ -64,20 +63,6 @@ class CfgpuClient:
             options=options or ClientOptions(),
             transport=transport,
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- catalog ---------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cfgpu_operator.clients.background import Background
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.cfgpu_wire import TRANSIENT_STATUSES, InstanceRecord
 from cfgpu_operator.errors import ApiError
@@ -39,7 +40,9 @@ class Snapshot:
         return any(code in TRANSIENT_STATUSES for code in self.statuses.values())
 
 
-class Poller:
+class Poller(Background):
+    _name = "cfgpu-poller"
+
     def __init__(
         self,
         client: CfgpuClient,
@@ -60,18 +63,6 @@ class Poller:
         self._wake = asyncio.Event()
         self._urgent = False
         self._changed = asyncio.Condition()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="cfgpu-poller")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     def kick(self) -> None:
         """Ask for a fast next poll (an object just acted, or is waiting for news)."""

@@ -12,7 +12,8 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -226,3 +227,23 @@ class HttpApi:
     ) -> Unavailable:
         detail = redact(str(exc), self.secrets) or type(exc).__name__
         return kind(f"{what}: {detail}", api=self.api, endpoint=endpoint)
+
+
+class ApiClient:
+    """Base of the API clients: an async context manager around one HttpApi."""
+
+    _http: HttpApi
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -8,14 +8,13 @@ deletes the existing workload (primus-safe-api.md §6). Look the workload up ins
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from cfgpu_operator.clients.http import ClientOptions, HttpApi
+from cfgpu_operator.clients.http import ApiClient, ClientOptions, HttpApi
 from cfgpu_operator.clients.safe_errors import API, decode
 from cfgpu_operator.clients.safe_wire import (
     CreateWorkloadRequest,
@@ -40,7 +39,7 @@ def _workload(workload_id: str, action: str = "") -> str:
     return f"{path}/{action}" if action else path
 
 
-class SafeClient:
+class SafeClient(ApiClient):
     def __init__(
         self,
         token: SecretStr | str,
@@ -58,20 +57,6 @@ class SafeClient:
             options=options or ClientOptions(),
             transport=transport,
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # -- workloads ---------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cfgpu_operator.clients.background import Background
 from cfgpu_operator.clients.safe import SafeClient
 from cfgpu_operator.clients.safe_wire import WorkloadItem
 from cfgpu_operator.errors import ApiError
@@ -26,7 +27,9 @@ class SafeSnapshot:
     workspaces: frozenset[str] = frozenset()
 
 
-class SafePoller:
+class SafePoller(Background):
+    _name = "safe-poller"
+
     def __init__(
         self,
         client: SafeClient,
@@ -44,7 +47,6 @@ class SafePoller:
         self.failures = 0
         self._cycle = 0
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def watch(self, workspace_id: str) -> None:
         if workspace_id not in self.workspaces:
@@ -53,17 +55,6 @@ class SafePoller:
 
     def kick(self) -> None:
         self._wake.set()
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="safe-poller")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def poll_once(self) -> SafeSnapshot:
         items: dict[str, WorkloadItem] = {}

@@ -9,6 +9,7 @@ import kopf
 from cfgpu_operator.handlers.gpuinstance_delete import delete
 from cfgpu_operator.handlers.gpuinstance_sync import Sync
 from cfgpu_operator.handlers.runtime import Runtime
+from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.models.gpuinstance import PLURAL
 
@@ -25,20 +26,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         async with state.lock:
             await Sync(rt, body, patch, managed, state).run()
 
-    for decorator, handler_id in (
-        (kopf.on.create, "gpuinstance-create"),
-        (kopf.on.update, "gpuinstance-update"),
-        (kopf.on.resume, "gpuinstance-resume"),
-    ):
-        decorator(*RESOURCE, id=handler_id, registry=registry, backoff=interval)(reconcile)
-    kopf.timer(
-        *RESOURCE,
-        id="gpuinstance-sync",
-        registry=registry,
-        interval=interval,
-        initial_delay=interval / 2,
-        backoff=interval,
-    )(reconcile)
+    register_reconcile(registry, RESOURCE, "gpuinstance", reconcile, interval)
 
     @kopf.index(*RESOURCE, id="managed_instances", registry=registry)
     def managed_instances(

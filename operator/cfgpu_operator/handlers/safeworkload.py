@@ -10,6 +10,7 @@ import kopf
 from cfgpu_operator.errors import ApiError, NotFound
 from cfgpu_operator.handlers.runtime import CredentialsError, Runtime
 from cfgpu_operator.handlers.safeworkload_sync import SyncWorkload
+from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models import gpuinstance, safeworkload
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.reconcile.verdicts import backoff_delay
@@ -28,20 +29,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         async with state.lock:
             await SyncWorkload(rt, body, patch, state, _first(ready), _first(ids)).run()
 
-    for decorator, handler_id in (
-        (kopf.on.create, "safeworkload-create"),
-        (kopf.on.update, "safeworkload-update"),
-        (kopf.on.resume, "safeworkload-resume"),
-    ):
-        decorator(*RESOURCE, id=handler_id, registry=registry, backoff=interval)(reconcile)
-    kopf.timer(
-        *RESOURCE,
-        id="safeworkload-sync",
-        registry=registry,
-        interval=interval,
-        initial_delay=interval / 2,
-        backoff=interval,
-    )(reconcile)
+    register_reconcile(registry, RESOURCE, "safeworkload", reconcile, interval)
 
     @kopf.index(*GPU_RESOURCE, id="gpu_instance_ready", registry=registry)
     def gpu_instance_ready(

@@ -54,3 +54,24 @@ class Condition(CrdModel):
 class LastError(CrdModel):
     code: str = Field(default="", description="The external API's error code, if any.")
     message: str = Field(description="What failed, as the external API said it.")
+
+
+# The first columns of every kind: where it is, whether it is Ready, and why.
+STATUS_COLUMNS: tuple[dict[str, object], ...] = (
+    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    },
+    {
+        "name": "Reason",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
+    },
+)
+AGE_COLUMN: dict[str, object] = {
+    "name": "Age",
+    "type": "date",
+    "jsonPath": ".metadata.creationTimestamp",
+}

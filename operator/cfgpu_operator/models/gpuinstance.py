@@ -7,7 +7,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from cfgpu_operator.models.common import Condition, CrdModel, LastError, immutable
+from cfgpu_operator.models.common import (
+    AGE_COLUMN,
+    STATUS_COLUMNS,
+    Condition,
+    CrdModel,
+    LastError,
+    immutable,
+)
 
 KIND = "GpuInstance"
 PLURAL = "gpuinstances"
@@ -153,20 +160,10 @@ class GpuInstanceStatus(CrdModel):
 
 
 PRINTER_COLUMNS: tuple[dict[str, object], ...] = (
-    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-    {
-        "name": "Ready",
-        "type": "string",
-        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
-    },
-    {
-        "name": "Reason",
-        "type": "string",
-        "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
-    },
+    *STATUS_COLUMNS,
     {"name": "GPU", "type": "string", "jsonPath": ".spec.gpuType"},
     {"name": "Instance-ID", "type": "string", "jsonPath": ".status.instanceId"},
-    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    AGE_COLUMN,
     {"name": "Region", "type": "string", "jsonPath": ".status.regionCode", "priority": 1},
     {"name": "Image", "type": "string", "jsonPath": ".status.imageId", "priority": 1},
     {"name": "Expires", "type": "string", "jsonPath": ".status.expireTime", "priority": 1},

@@ -7,7 +7,14 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from cfgpu_operator.models.common import Condition, CrdModel, LastError, immutable
+from cfgpu_operator.models.common import (
+    AGE_COLUMN,
+    STATUS_COLUMNS,
+    Condition,
+    CrdModel,
+    LastError,
+    immutable,
+)
 
 KIND = "SafeWorkload"
 PLURAL = "safeworkloads"
@@ -163,18 +170,8 @@ class SafeWorkloadStatus(CrdModel):
 
 
 PRINTER_COLUMNS: tuple[dict[str, object], ...] = (
-    {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
-    {
-        "name": "Ready",
-        "type": "string",
-        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
-    },
-    {
-        "name": "Reason",
-        "type": "string",
-        "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
-    },
+    *STATUS_COLUMNS,
     {"name": "Workload-ID", "type": "string", "jsonPath": ".status.workloadId"},
     {"name": "Kind", "type": "string", "jsonPath": ".spec.kind"},
-    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    AGE_COLUMN,
 )
