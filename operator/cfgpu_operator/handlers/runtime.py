@@ -61,6 +61,7 @@ class Runtime:
         self._safe: dict[str, SafeAccount] = {}
         self._objects: dict[str, ObjectState] = {}
         self._kube = kube  # a kubernetes.client.CoreV1Api, created on first Secret read
+        self._api: Any = None
 
     def default_token(self) -> str | None:
         token = self.settings.CFGPU_API_TOKEN
@@ -169,11 +170,25 @@ class Runtime:
 
     def _core(self) -> Any:
         if self._kube is None:
+            from kubernetes import client
+
+            self._kube = client.CoreV1Api(self._api_client())
+        return self._kube
+
+    def custom_objects(self) -> Any:
+        """A kubernetes CustomObjectsApi (sync: call it through asyncio.to_thread)."""
+        from kubernetes import client
+
+        return client.CustomObjectsApi(self._api_client())
+
+    def _api_client(self) -> Any:
+        if self._api is None:
             from kubernetes import client, config
 
+            configuration = client.Configuration()
             try:
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
+                config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
             except config.ConfigException:
-                config.load_kube_config()  # type: ignore[no-untyped-call]
-            self._kube = client.CoreV1Api()
-        return self._kube
+                config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            self._api = client.ApiClient(configuration)
+        return self._api

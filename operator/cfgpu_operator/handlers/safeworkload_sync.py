@@ -20,6 +20,7 @@ from cfgpu_operator.clients.safe_wire import (
 )
 from cfgpu_operator.errors import ApiError, NotFound, WrongState
 from cfgpu_operator.handlers.runtime import CredentialsError, ObjectState, Runtime, SafeAccount
+from cfgpu_operator.handlers.safeworkload_effects import details, hand_over
 from cfgpu_operator.models.safeworkload import Phase
 from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.conditions import Cond, condition, set_condition
@@ -60,6 +61,7 @@ class SyncWorkload:
         self.namespace: str = self.meta["namespace"]
         self.generation = self.meta.get("generation")
         self.gpu_ready, self.workload_ids = gpu_ready, workload_ids
+        self._extra: dict[str, Any] = {}  # details from a GET, when the workload moved
 
     async def run(self) -> None:
         ready = condition(self.status.get("conditions", []), "Ready") or {}
@@ -110,7 +112,17 @@ class SyncWorkload:
         )
         self.inputs = inputs
         step = await self._act(account, snapshot, plan(inputs), item)
+        if item is not None and wid and self._moved(item):
+            self._extra = await details(account.client, wid)
+        if step.kind == "ended":
+            await hand_over(self.rt, self.body, self.patch)
         self._report(step, item)
+
+    def _moved(self, item: WorkloadItem) -> bool:
+        return (item.phase, item.dispatch_count) != (
+            self.status.get("phase"),
+            self.status.get("dispatchCount"),
+        )
 
     def _seen(self, item: WorkloadItem | None) -> Seen | None:
         if item is not None:
@@ -276,6 +288,7 @@ class SyncWorkload:
 
     def _report(self, step: Step, item: WorkloadItem | None) -> None:
         desired: dict[str, Any] = {
+            **self._extra,
             "phase": step.phase.value,
             "observedGeneration": self.generation,
             "lastError": None,

@@ -62,8 +62,7 @@ async def test_prepaid_instance_is_stopped_and_left_to_expire(world: World) -> N
     world.delete("prepaid")
     await eventually(lambda: world.get("prepaid") is None, what="no stuck deletion")
     assert world.cfgpu.emulator.state.instances[status["instanceId"]].status == "CLOSED"
-    warning = world.events("PrepaidNotExpired")
-    assert warning
+    warning = await eventually(lambda: world.events("PrepaidNotExpired"), what="Warning Event")
     assert "releases it at" in warning[0]["message"]
 
 

@@ -37,4 +37,4 @@ async def test_create_run_stop_start_and_release(world: World) -> None:
     assert [c.endpoint for c in world.cfgpu.emulator.calls("instance/create")] == [
         "instance/create"
     ]
-    assert world.events("InstanceCreated")
+    await eventually(lambda: world.events("InstanceCreated"), what="Event (async)")

@@ -158,7 +158,7 @@ async def test_reimage_stops_changes_and_restores_power(world: World) -> None:
         if c.method == "POST" and c.endpoint.startswith("instance/{id}")
     ]
     assert calls == ["instance/{id}/stop", "instance/{id}/changeImage", "instance/{id}/start"]
-    assert world.events("Reimaging")
+    await eventually(lambda: world.events("Reimaging"), what="Event (posted asynchronously)")
 
 
 @pytest.mark.parametrize("operator_env", [{"CFGPU_API_TOKEN": "revoked-token"}])
@@ -171,7 +171,7 @@ async def test_unauthorized_token(world: World) -> None:
         ),
         what="Unauthorized",
     )
-    assert world.events("Unauthorized")
+    await eventually(lambda: world.events("Unauthorized"), what="Event (posted asynchronously)")
     assert world.cfgpu.emulator.calls("instance/create") == []
 
 

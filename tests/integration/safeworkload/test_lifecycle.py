@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 
+import pytest
+
 from cfgpu_operator.emulators.faults import FaultKind
 from tests.helpers import eventually
 from tests.integration.safeworkload.conftest import SafeWorld
@@ -114,3 +116,48 @@ async def test_updates_are_patched_and_refused_after_dispatch(sworld: SafeWorld)
     await eventually(lambda: sworld.wready("tuned").get("reason") == "ImmutableAfterDispatch")
     assert "images" in sworld.wready("tuned")["message"]
     assert workload.images == ["registry/ai/pytorch:2.4"]
+
+
+async def test_status_mirrors_conditions_pods_and_nodes(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    sworld.submit("mirror", resources=[{"replica": 2, "cpu": "16", "gpu": "8", "memory": "256Gi"}])
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1)
+    safe.clock.advance(6)
+    status = await sworld.wphase("mirror", "Running")
+    await eventually(
+        lambda: sworld.wstatus("mirror").get("pods") == {"total": 2, "running": 2},
+        what="pods mirrored",
+    )
+    status = sworld.wstatus("mirror")
+    types = [c["type"] for c in status["platformConditions"]]
+    assert types == ["AdminScheduled", "AdminDispatched", "K8sRunning"]
+    assert len(status["nodes"]) == 2
+    assert status["startTime"]
+
+
+@pytest.mark.parametrize(("action", "check"), [("Stop", "stopped"), ("Release", "released")])
+async def test_on_complete_hands_over_gpu_instances_once(
+    sworld: SafeWorld, action: str, check: str
+) -> None:
+    config = sworld.cfgpu.emulator.config
+    config.create_seconds = config.stop_seconds = config.release_seconds = 0
+    sworld.apply("box")
+    await sworld.phase("box", "Running")
+    sworld.submit("job", gpuInstanceRefs=["box"], onComplete={"gpuInstances": action})
+    safe = sworld.safe
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
+    (workload,) = safe.emulator.state.workloads.values()
+    safe.clock.advance(6)
+    await sworld.wphase("job", "Running")
+    safe.emulator.state.finish(workload.id, "Succeeded")
+    await sworld.wphase("job", "Succeeded")
+    if check == "stopped":
+        await eventually(
+            lambda: (sworld.get("box") or {}).get("spec", {}).get("state") == "Stopped",
+            what="GpuInstance told to stop",
+        )
+    else:
+        await eventually(lambda: sworld.get("box") is None, what="GpuInstance deleted")
+    await eventually(lambda: sworld.wstatus("job").get("gpuInstancesApplied") is True)
+    await eventually(lambda: sworld.events(f"GpuInstances{action}"), what="Event (async)")
+    assert len(sworld.events(f"GpuInstances{action}")) == 1
