@@ -51,6 +51,7 @@ class ObjectState:
     acted_cycle: int = -1  # poll cycle at the last mutating call; act again only after it
     attempts: int = 0  # consecutive failures, for backoff
     retry_at: float = 0.0  # monotonic time before which no new attempt is made
+    submit_recorded: str | None = None  # a submit time this process stored, not yet sent
 
 
 class Runtime:

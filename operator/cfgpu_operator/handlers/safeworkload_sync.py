@@ -62,6 +62,7 @@ class SyncWorkload:
         self.generation = self.meta.get("generation")
         self.gpu_ready, self.workload_ids = gpu_ready, workload_ids
         self._extra: dict[str, Any] = {}  # details from a GET, when the workload moved
+        self.found: WorkloadItem | None = None  # found by a direct lookup, not the poll
 
     async def run(self) -> None:
         ready = condition(self.status.get("conditions", []), "Ready") or {}
@@ -112,6 +113,7 @@ class SyncWorkload:
         )
         self.inputs = inputs
         step = await self._act(account, snapshot, plan(inputs), item)
+        item = item or self.found
         if item is not None and wid and self._moved(item):
             self._extra = await details(account.client, wid)
         if step.kind == "ended":
@@ -166,7 +168,7 @@ class SyncWorkload:
                 return found
             # Found without the listing: decide again with what the platform showed.
             seen = Seen(found.phase, found.dispatch_count)
-            self.patch.status["phase"] = found.phase
+            self.found = found  # report what the platform showed, as if listed
             return await self._act(account, snapshot, plan(replace(self.inputs, seen=seen)), found)
         if step.kind == "patch" and wid:
             return await self._patch(account, wid, step)
@@ -195,18 +197,29 @@ class SyncWorkload:
         if found is not None:
             return found
         submitted = self.status.get("submittedAt")
+        if submitted and self.state.submit_recorded == submitted:
+            return await self._submit(account, wid)  # this process recorded it a moment ago
         grace = self.rt.settings.CFGPU_OPERATOR_SUBMIT_GRACE
         if submitted and time.time() - _epoch(submitted) < grace:
+            # A submit may have been sent before a crash; the platform shows new workloads
+            # late. Only after the grace window does "not found" mean "never created".
             return Step(
                 "wait",
                 step.phase,
                 reason="Submitting",
                 message=f"waiting for workload {wid} to become visible",
             )
-        return await self._submit(account, wid)
+        return self._record_submit()
+
+    def _record_submit(self) -> Step:
+        """Store the submit time before the POST, so a crash during it is waited out."""
+        stamp = _now()
+        self.patch.status["submittedAt"] = stamp
+        self.state.submit_recorded = stamp
+        raise kopf.TemporaryError("recorded the submit time; submitting next", delay=0.1)
 
     async def _submit(self, account: SafeAccount, wid: str) -> Step:
-        self.patch.status["submittedAt"] = _now()
+        self.state.submit_recorded = None
         request = await self._request(wid)
         try:
             await account.client.create_workload(request)
