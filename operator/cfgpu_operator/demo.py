@@ -1,8 +1,9 @@
 """`cfgpu-operator demo`: the operator against local emulators of Kubernetes and CFGPU.
 
 Everything runs on 127.0.0.1: the emulators in this process, the operator as a real
-`cfgpu-operator run` process. The samples are applied, their phases shown as they change
-until Ready, then deleted and shown released.
+`cfgpu-operator run` process. The samples are applied and their phases shown as they change
+until every GpuInstance is Ready and every SafeWorkload has Succeeded; then they are deleted
+and the instances shown released.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from cfgpu_operator import crdgen
 from cfgpu_operator.emulators.cfgpu import CfgpuEmulator, EmulatorConfig
 from cfgpu_operator.emulators.kubernetes import KubernetesEmulator, write_kubeconfig
 from cfgpu_operator.emulators.kubernetes.cluster import Cluster
+from cfgpu_operator.emulators.kubernetes.registry import ResourceType
+from cfgpu_operator.emulators.safe import SafeConfig, SafeEmulator, Workspace
 
 DEMO_TOKEN = "demo-token"  # noqa: S105 - the emulator's made-up token
 OPERATOR_ENV = {
@@ -31,7 +34,9 @@ OPERATOR_ENV = {
     "CFGPU_OPERATOR_RECONCILE_INTERVAL": "0.5",
     "CFGPU_OPERATOR_BACKOFF_BASE": "1",
 }
-GPUI = ("cfgpu.io", "v1alpha1", "gpuinstances")
+DEMO_SAFE_KEY = "ak-demo-key"  # the Primus-SaFE emulator's made-up API key
+PLURALS = {"GpuInstance": "gpuinstances", "SafeWorkload": "safeworkloads"}
+Ref = tuple[str, str, str]  # (plural, namespace, name)
 
 
 def samples_dir() -> Path:
@@ -41,23 +46,33 @@ def samples_dir() -> Path:
 
 
 def load_samples() -> list[dict[str, Any]]:
-    return [
-        yaml.safe_load(p.read_text(encoding="utf-8"))
-        for p in sorted(samples_dir().glob("gpuinstance-*.yaml"))
+    docs = [
+        yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted(samples_dir().glob("*.yaml"))
     ]
+    # GpuInstances first: workloads refer to them.
+    return sorted(docs, key=lambda d: d["kind"] != "GpuInstance")
 
 
 class Demo:
     def __init__(
         self, transition_seconds: float, deadline: float, echo: Callable[[str], None]
     ) -> None:
+        delay = transition_seconds
         config = EmulatorConfig(
-            create_seconds=transition_seconds,
-            start_seconds=transition_seconds,
-            stop_seconds=transition_seconds,
-            release_seconds=transition_seconds,
+            create_seconds=delay, start_seconds=delay, stop_seconds=delay, release_seconds=delay
         )
         self.cfgpu = CfgpuEmulator(config=config, tokens={DEMO_TOKEN: 10_000.0})
+        self.safe = SafeEmulator(
+            config=SafeConfig(
+                visibility_lag=0.5,
+                schedule_seconds=delay / 2,
+                dispatch_seconds=delay / 2,
+                start_seconds=delay,
+                run_seconds=3 * delay,
+            )
+        )
+        self.safe.state.add_workspace(Workspace("ws-train", "train"))
+        self.safe.state.add_user(DEMO_SAFE_KEY, "demo", workspaces=("ws-train",))
         self.kube = KubernetesEmulator()
         self.deadline = deadline
         self.echo = echo
@@ -68,31 +83,46 @@ class Demo:
     def cluster(self) -> Cluster:
         return self.kube.cluster
 
-    def kind(self, group: str, version: str, plural: str) -> Any:
-        return self.cluster.registry.get(group, version, plural)
+    def kind(self, plural: str) -> ResourceType:
+        found = self.cluster.registry.get("cfgpu.io", "v1alpha1", plural)
+        if found is None:
+            raise RuntimeError(f"the CRD for {plural} is not installed")
+        return found
 
     async def run(self, keep: bool) -> int:
-        async with self.kube.serve() as kube_url, self.cfgpu.serve() as cfgpu_url:
+        async with (
+            self.kube.serve() as kube_url,
+            self.cfgpu.serve() as cfgpu_url,
+            self.safe.serve() as safe_url,
+        ):
             kubeconfig = write_kubeconfig(self.workdir / "kubeconfig", kube_url)
-            self.echo(f"Kubernetes API emulator: {kube_url}   CFGPU emulator: {cfgpu_url}")
-            for crd in crdgen.all_crds().values():
-                self.cluster.create(
-                    self.kind("apiextensions.k8s.io", "v1", "customresourcedefinitions"), None, crd
-                )
-            operator = await self._start_operator(kubeconfig, cfgpu_url)
+            self.echo(
+                f"emulators: Kubernetes {kube_url}  CFGPU {cfgpu_url}  Primus-SaFE {safe_url}"
+            )
+            self._install_crds()
+            operator = await self._start_operator(kubeconfig, cfgpu_url, safe_url)
             try:
                 return await self._script(keep, kubeconfig)
             finally:
                 operator.terminate()
                 await operator.wait()
 
-    async def _start_operator(self, kubeconfig: Path, cfgpu_url: str) -> Any:
+    def _install_crds(self) -> None:
+        crds = self.cluster.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        if crds is None:
+            raise RuntimeError("the Kubernetes emulator serves no CRDs")
+        for crd in crdgen.all_crds().values():
+            self.cluster.create(crds, None, crd)
+
+    async def _start_operator(self, kubeconfig: Path, cfgpu_url: str, safe_url: str) -> Any:
         env = {
             **os.environ,
             **OPERATOR_ENV,
             "KUBECONFIG": str(kubeconfig),
             "CFGPU_API_URL": cfgpu_url,
             "CFGPU_API_TOKEN": DEMO_TOKEN,
+            "SAFE_API_URL": safe_url,
+            "SAFE_API_TOKEN": DEMO_SAFE_KEY,
         }
         log = (self.workdir / "operator.log").open("wb")
         self.echo(f"operator log: {self.workdir / 'operator.log'}")
@@ -109,75 +139,74 @@ class Demo:
         )
 
     async def _script(self, keep: bool, kubeconfig: Path) -> int:
-        samples = load_samples()
-        kind = self.kind(*GPUI)
-        for sample in samples:
-            meta = sample["metadata"]
-            self.cluster.create(kind, meta.get("namespace", "default"), sample)
-            self.echo(
-                f"applied GpuInstance {meta['name']} ({sample['spec']['gpuType']}, "
-                f"state {sample['spec'].get('state', 'Running')})"
-            )
-        names = [
-            (s["metadata"].get("namespace", "default"), s["metadata"]["name"]) for s in samples
-        ]
-        if not await self._until(lambda: _every(names, self._ready)):
-            self.echo("not every sample became Ready in time; see the operator log")
+        objects: list[Ref] = []
+        for sample in load_samples():
+            meta, plural = sample["metadata"], PLURALS[sample["kind"]]
+            namespace = meta.get("namespace", "default")
+            self.cluster.create(self.kind(plural), namespace, sample)
+            objects.append((plural, namespace, meta["name"]))
+            self.echo(f"applied {sample['kind']} {meta['name']}")
+        if not await self._until(lambda: _every(objects, self._done)):
+            self.echo("not every sample got there in time; see the operator log")
             return 1
-        self.echo("all samples are Ready")
+        self.echo("every GpuInstance is Ready and every SafeWorkload has Succeeded")
         if keep:
-            self.echo(f"export KUBECONFIG={kubeconfig}   # then: kubectl get gpui; Ctrl-C ends")
+            self.echo(f"export KUBECONFIG={kubeconfig}   # then: kubectl get cfgpu; Ctrl-C ends")
             await asyncio.Event().wait()
-        for namespace, name in names:
-            self.cluster.delete(kind, namespace, name)
-            self.echo(f"deleted GpuInstance {name}")
-        gone = await self._until(lambda: _every(names, self._gone))
+        for plural, namespace, name in reversed(objects):
+            self.cluster.delete(self.kind(plural), namespace, name)
+            self.echo(f"deleted {name}")
+        gone = await self._until(lambda: _every(objects, self._gone))
+        instances = [o for o in objects if o[0] == "gpuinstances"]
         released = [i for i in self.cfgpu.state.instances.values() if i.status == "RELEASED"]
-        self.echo(f"instances released on CFGPU: {len(released)} of {len(names)}")
-        return 0 if gone and len(released) == len(names) else 1
+        self.echo(f"instances released on CFGPU: {len(released)} of {len(instances)}")
+        return 0 if gone and len(released) == len(instances) else 1
 
     async def _until(self, done: Callable[[], bool]) -> bool:
         stop_at = time.monotonic() + self.deadline
         while time.monotonic() < stop_at:
             self.cfgpu.state.settle()
+            self.safe.state.settle()
             if done():
                 return True
             await asyncio.sleep(0.2)
         return False
 
-    def _obj(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.cluster.store.get(self.kind(*GPUI).key, namespace, name)
+    def _obj(self, ref: Ref) -> dict[str, Any] | None:
+        plural, namespace, name = ref
+        return self.cluster.store.get(self.kind(plural).key, namespace, name)
 
-    def _ready(self, namespace: str, name: str) -> bool:
-        status = (self._obj(namespace, name) or {}).get("status", {})
-        self._show(name, status)
+    def _done(self, ref: Ref) -> bool:
+        status = (self._obj(ref) or {}).get("status", {})
+        self._show(ref, status)
+        if ref[0] == "safeworkloads":
+            return bool(status.get("phase") == "Succeeded")
         ready = [c for c in status.get("conditions", []) if c["type"] == "Ready"]
         return bool(ready) and ready[0]["status"] == "True"
 
-    def _gone(self, namespace: str, name: str) -> bool:
-        obj = self._obj(namespace, name)
-        if obj is None:
-            self._show(name, {"phase": "deleted"})
-            return True
-        self._show(name, obj.get("status", {}))
-        return False
+    def _gone(self, ref: Ref) -> bool:
+        obj = self._obj(ref)
+        self._show(ref, obj.get("status", {}) if obj else {"phase": "deleted"})
+        return obj is None
 
-    def _show(self, name: str, status: dict[str, Any]) -> None:
+    def _show(self, ref: Ref, status: dict[str, Any]) -> None:
         ready: dict[str, Any] = next(
             (c for c in status.get("conditions", []) if c["type"] == "Ready"), {}
         )
+        external = status.get("instanceId") or status.get("workloadId") or ""
         line = (
-            f"{status.get('phase', '-'):<10} cfgpu={status.get('cfgpuStatus') or '-':<10} "
-            f"ready={ready.get('status', '-'):<6} {status.get('instanceId') or ''}"
+            f"{status.get('phase', '-'):<11} ready={ready.get('status', '-'):<6} "
+            f"{ready.get('reason', ''):<23} {external}"
         )
+        name = ref[2]
         if self.shown.get(name) != line:
             self.shown[name] = line
-            self.echo(f"{time.strftime('%H:%M:%S')}  {name:<10} {line}")
+            self.echo(f"{time.strftime('%H:%M:%S')}  {name:<9} {line}")
 
 
-def _every(names: list[tuple[str, str]], check: Callable[[str, str], bool]) -> bool:
+def _every(objects: list[Ref], check: Callable[[Ref], bool]) -> bool:
     """Check every object (each check also prints its changes), not just up to a False."""
-    results = [check(namespace, name) for namespace, name in names]
+    results = [check(ref) for ref in objects]
     return all(results)
 
 

@@ -32,18 +32,23 @@ async def cli(
 async def test_demo_runs_samples_to_ready_and_releases_them() -> None:
     code, out = await cli("demo", "--transition-seconds", "1", "--deadline", "60")
     assert code == 0, out
-    names = [s["metadata"]["name"] for s in load_samples()]
-    assert "all samples are Ready" in out
-    for name in names:
-        assert f"applied GpuInstance {name}" in out
-        assert any(name in line and "ready=True" in line for line in out.splitlines())
-    assert f"instances released on CFGPU: {len(names)} of {len(names)}" in out
+    samples = load_samples()
+    assert "every GpuInstance is Ready and every SafeWorkload has Succeeded" in out
+    for sample in samples:
+        name = sample["metadata"]["name"]
+        assert f"applied {sample['kind']} {name}" in out
+        shown = [line for line in out.splitlines() if f"  {name} " in line]
+        wanted = "Succeeded" if sample["kind"] == "SafeWorkload" else "ready=True"
+        assert any(wanted in line for line in shown), shown
+    instances = sum(1 for s in samples if s["kind"] == "GpuInstance")
+    assert f"instances released on CFGPU: {instances} of {instances}" in out
 
 
 def test_samples_come_from_deploy_samples() -> None:
     assert samples_dir().name == "samples"
-    kinds = {s["kind"] for s in load_samples()}
-    assert kinds == {"GpuInstance"}
+    kinds = [s["kind"] for s in load_samples()]
+    assert set(kinds) == {"GpuInstance", "SafeWorkload"}
+    assert kinds.index("SafeWorkload") > kinds.index("GpuInstance")  # refs exist first
 
 
 async def test_catalog_lists_what_cfgpu_offers(cfgpu: ServedCfgpu) -> None:
