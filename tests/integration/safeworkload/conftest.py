@@ -52,11 +52,26 @@ class SafeWorld(World):
 
 
 @pytest.fixture
+def sworld_env() -> dict[str, str]:
+    """Extra operator environment (tests override this fixture)."""
+    return {}
+
+
+@pytest.fixture
 async def sworld(
-    kube: ServedKube, cfgpu: ServedCfgpu, safe: ServedSafe, tmp_path: Path
+    kube: ServedKube,
+    cfgpu: ServedCfgpu,
+    safe: ServedSafe,
+    tmp_path: Path,
+    sworld_env: dict[str, str],
 ) -> AsyncIterator[SafeWorld]:
     install_crds(kube.emulator.cluster)
-    env = {"SAFE_API_URL": safe.url, "SAFE_API_TOKEN": SAFE_KEY, "CFGPU_OPERATOR_SUBMIT_GRACE": "3"}
+    env = {
+        "SAFE_API_URL": safe.url,
+        "SAFE_API_TOKEN": SAFE_KEY,
+        "CFGPU_OPERATOR_SUBMIT_GRACE": "3",
+        **sworld_env,
+    }
     operator = OperatorProcess(kube, cfgpu, tmp_path / "operator.log", env)
     await operator.start()
     world = SafeWorld(kube, cfgpu, operator)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from typing import Any
 
@@ -70,3 +71,62 @@ async def test_secret_env_is_resolved_and_never_shown(sworld: SafeWorld) -> None
     texts = [sworld.operator.log(), str(sworld.events()), str(sworld.wstatus("private"))]
     for secret in (value, SAFE_KEY):
         assert all(secret not in text for text in texts)
+
+
+async def test_ended_workloads_are_not_polled_any_more(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    sworld.submit("short")
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1)
+    (workload,) = safe.emulator.state.workloads.values()
+    safe.clock.advance(6)
+    await sworld.wphase("short", "Running")
+    safe.emulator.state.finish(workload.id, "Succeeded")
+    await sworld.wphase("short", "Succeeded")
+    gets = len(safe.emulator.calls("workloads.get"))
+    lists_before = safe.emulator.calls("workloads.list")
+    await asyncio.sleep(1.0)  # several reconciles and polls: a window, not synchronisation
+    assert len(safe.emulator.calls("workloads.get")) == gets
+    assert len(safe.emulator.calls("workloads.list")) > len(lists_before)  # polling goes on
+
+
+async def test_orphan_and_unknown_deletions_finish(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    kind = sworld.workloads_kind()
+    sworld.submit("kept", deletionPolicy="Orphan")
+    sworld.submit("vanished")
+    await eventually(lambda: len(safe.emulator.state.workloads) == 2)
+    safe.clock.advance(1)
+    await sworld.wphase("kept", "Pending")
+    await sworld.wphase("vanished", "Pending")
+    vanished = safe.emulator.state.workloads[sworld.wstatus("vanished")["workloadId"]]
+    vanished.deleted = True  # deleted on the platform behind the operator's back
+    for name in ("kept", "vanished"):
+        sworld.cluster.delete(kind, "default", name)
+    await eventually(
+        lambda: all(
+            sworld.cluster.store.get(kind.key, "default", n) is None for n in ("kept", "vanished")
+        ),
+        what="both deleted",
+    )
+    kept = safe.emulator.state.workloads[
+        next(w for w in safe.emulator.state.workloads if w.startswith("swl-default-kept"))
+    ]
+    assert kept.phase == "Pending"
+    assert not kept.deleted
+    assert safe.emulator.calls("workloads.delete") == []
+
+
+@pytest.mark.parametrize("sworld_env", [{"SAFE_API_TOKEN": "ak-revoked"}])
+async def test_unauthorized_key(sworld: SafeWorld) -> None:
+    sworld.submit("locked")
+    await eventually(
+        lambda: (
+            sworld.wready("locked").get("reason") == "Unauthorized"
+            or any(
+                c.get("reason") == "Unauthorized"
+                for c in sworld.wstatus("locked").get("conditions", [])
+            )
+        ),
+        what="Unauthorized",
+    )
+    assert sworld.safe.emulator.state.workloads == {}
