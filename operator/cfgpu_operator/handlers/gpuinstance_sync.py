@@ -20,7 +20,7 @@ from cfgpu_operator.reconcile.adoption import match_by_name
 from cfgpu_operator.reconcile.conditions import Cond, condition, set_condition
 from cfgpu_operator.reconcile.gpuinstance import Known, Seen, Step, Wanted, plan
 from cfgpu_operator.reconcile.naming import instance_name
-from cfgpu_operator.reconcile.verdicts import Verdict, retry_delay, verdict
+from cfgpu_operator.reconcile.verdicts import Verdict, verdict
 
 MUTATING = frozenset({"start", "stop", "change-image"})
 
@@ -274,16 +274,7 @@ class Sync:
             "observedGeneration": self.generation,
         }
         self._write(desired)
-        settings = self.rt.settings
-        delay = retry_delay(
-            v,
-            self.state.attempts,
-            base=settings.CFGPU_OPERATOR_BACKOFF_BASE,
-            slow=settings.CFGPU_OPERATOR_SLOW_RETRY,
-            cap=settings.CFGPU_OPERATOR_BACKOFF_MAX,
-        )
-        self.state.attempts += 1
-        self.state.retry_at = time.monotonic() + (delay if delay is not None else 0.0)
+        self.rt.schedule_retry(self.state, v)
 
     def _write(self, desired: dict[str, Any]) -> None:
         for key, value in status_fields.changes(self.status, desired).items():

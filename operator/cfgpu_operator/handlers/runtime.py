@@ -18,6 +18,7 @@ from cfgpu_operator.clients.http import ClientOptions
 from cfgpu_operator.clients.safe import SafeClient
 from cfgpu_operator.clients.safe_poller import SafePoller
 from cfgpu_operator.reconcile.safeworkload import ENV_TAG
+from cfgpu_operator.reconcile.verdicts import Verdict, retry_delay
 from cfgpu_operator.settings import Settings
 
 
@@ -118,6 +119,20 @@ class Runtime:
 
     def state(self, uid: str) -> ObjectState:
         return self._objects.setdefault(uid, ObjectState())
+
+    def schedule_retry(self, state: ObjectState, v: Verdict) -> None:
+        """After a failure: the next attempt waits per the verdict (backoff, slow, or never
+        until the spec changes, which the caller checks separately)."""
+        settings = self.settings
+        delay = retry_delay(
+            v,
+            state.attempts,
+            base=settings.CFGPU_OPERATOR_BACKOFF_BASE,
+            slow=settings.CFGPU_OPERATOR_SLOW_RETRY,
+            cap=settings.CFGPU_OPERATOR_BACKOFF_MAX,
+        )
+        state.attempts += 1
+        state.retry_at = time.monotonic() + (delay or 0.0)
 
     def forget(self, uid: str) -> None:
         self._objects.pop(uid, None)

@@ -35,7 +35,7 @@ from cfgpu_operator.reconcile.safeworkload import (
     plan,
     workload_id,
 )
-from cfgpu_operator.reconcile.verdicts import Verdict, retry_delay, verdict
+from cfgpu_operator.reconcile.verdicts import Verdict, verdict
 
 STICKY = ("InvalidSpec", "ImmutableAfterDispatch", "CannotResume")
 
@@ -348,16 +348,7 @@ class SyncWorkload:
         }
         for key, value in status_fields.changes(self.status, desired).items():
             self.patch.status[key] = value
-        settings = self.rt.settings
-        delay = retry_delay(
-            v,
-            self.state.attempts,
-            base=settings.CFGPU_OPERATOR_BACKOFF_BASE,
-            slow=settings.CFGPU_OPERATOR_SLOW_RETRY,
-            cap=settings.CFGPU_OPERATOR_BACKOFF_MAX,
-        )
-        self.state.attempts += 1
-        self.state.retry_at = time.monotonic() + (delay or 0.0)
+        self.rt.schedule_retry(self.state, v)
 
 
 def _epoch(stamp: str) -> float:
