@@ -50,16 +50,21 @@ def test_structural_inlines_refs_and_collapses_optionals() -> None:
     }
 
 
-@pytest.fixture
-def cluster() -> tuple[Cluster, ResourceType]:
+def served(plural: str) -> tuple[Cluster, ResourceType]:
+    """A fresh emulated API server with the committed CRD for ``plural`` applied."""
     cluster = Cluster()
     crds = cluster.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
     assert crds is not None
-    text = (ROOT / "crds" / "gpuinstances.cfgpu.io.yaml").read_text(encoding="utf-8")
+    text = (ROOT / "crds" / f"{plural}.cfgpu.io.yaml").read_text(encoding="utf-8")
     cluster.create(crds, None, yaml.safe_load(text))
-    kind = cluster.registry.get("cfgpu.io", "v1alpha1", "gpuinstances")
+    kind = cluster.registry.get("cfgpu.io", "v1alpha1", plural)
     assert kind is not None
     return cluster, kind
+
+
+@pytest.fixture
+def cluster() -> tuple[Cluster, ResourceType]:
+    return served("gpuinstances")
 
 
 def spec(**overrides: Any) -> dict[str, Any]:
@@ -171,14 +176,7 @@ def test_mutable_fields(cluster: tuple[Cluster, ResourceType]) -> None:
 
 @pytest.fixture
 def workloads() -> tuple[Cluster, ResourceType]:
-    cluster = Cluster()
-    crds = cluster.registry.get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-    assert crds is not None
-    text = (ROOT / "crds" / "safeworkloads.cfgpu.io.yaml").read_text(encoding="utf-8")
-    cluster.create(crds, None, yaml.safe_load(text))
-    kind = cluster.registry.get("cfgpu.io", "v1alpha1", "safeworkloads")
-    assert kind is not None
-    return cluster, kind
+    return served("safeworkloads")
 
 
 def workload_spec(**overrides: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -20,8 +19,6 @@ from cfgpu_operator.clients.background import Background
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.cfgpu_wire import TRANSIENT_STATUSES, InstanceRecord
 from cfgpu_operator.errors import ApiError
-
-log = logging.getLogger("cfgpu_operator.poller")
 
 JITTER = 0.1  # each interval varies by up to ±10%
 
@@ -104,19 +101,11 @@ class Poller(Background):
             base = min(self._slow, self._fast * 2 ** min(self.failures, 20))
         return base * (1 + JITTER * (2 * self._jitter() - 1))
 
-    async def _run(self) -> None:
-        while True:
-            self._urgent = False
-            self._wake.clear()
-            try:
-                await self.poll_once()
-            except ApiError as exc:
-                self.failures += 1
-                self.last_error = exc
-                log.warning("CFGPU poll failed (%d in a row): %s", self.failures, exc)
-            await self._sleep(self.interval())
+    def _before_poll(self) -> None:
+        self._urgent = False
+        self._wake.clear()
 
-    async def _sleep(self, seconds: float) -> None:
+    async def _pause(self, seconds: float) -> None:
         """Sleep, but wake for a kick once at least the fast interval has passed; while the
         API is failing, kicks wait for the backoff too (no hot loop during an outage)."""
         deadline = self._clock() + seconds

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ from cfgpu_operator.clients.safe import SafeClient
 from cfgpu_operator.clients.safe_wire import WorkloadItem
 from cfgpu_operator.errors import ApiError
 
-log = logging.getLogger("cfgpu_operator.safe_poller")
 LIVE_PHASES = "Pending,Running,Updating,NotReady"
 
 
@@ -77,16 +75,8 @@ class SafePoller(Background):
             base = min(self._slow, self._fast * 2 ** min(self.failures, 20))
         return base * (0.9 + 0.2 * self._jitter())
 
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.poll_once()
-            except ApiError as exc:
-                self.failures += 1
-                self.last_error = exc
-                log.warning("Primus-SaFE poll failed (%d in a row): %s", self.failures, exc)
-            await self._pause(self.interval())
+    def _before_poll(self) -> None:
+        self._wake.clear()
 
     async def _pause(self, seconds: float) -> None:
         """At least the fast interval between polls; a kick ends the rest of the wait, except

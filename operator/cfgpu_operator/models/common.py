@@ -56,6 +56,16 @@ class LastError(CrdModel):
     message: str = Field(description="What failed, as the external API said it.")
 
 
+class StatusBase(CrdModel):
+    """What every kind's status reports, besides its own facts."""
+
+    conditions: list[Condition] = Field(default_factory=list, description="Ready and Synced.")
+    observed_generation: int | None = Field(
+        default=None, description="The metadata.generation last reconciled."
+    )
+    last_error: LastError | None = Field(default=None, description="The last failure, if any.")
+
+
 # The first columns of every kind: where it is, whether it is Ready, and why.
 STATUS_COLUMNS: tuple[dict[str, object], ...] = (
     {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},

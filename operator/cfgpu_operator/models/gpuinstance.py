@@ -10,9 +10,8 @@ from pydantic import Field
 from cfgpu_operator.models.common import (
     AGE_COLUMN,
     STATUS_COLUMNS,
-    Condition,
     CrdModel,
-    LastError,
+    StatusBase,
     immutable,
 )
 
@@ -133,7 +132,7 @@ class GpuInstanceSpec(CrdModel):
     )
 
 
-class GpuInstanceStatus(CrdModel):
+class GpuInstanceStatus(StatusBase):
     phase: Phase | None = Field(default=None, description="Where the instance is.")
     instance_id: str | None = Field(default=None, description="The CFGPU instance id.")
     instance_name: str | None = Field(
@@ -152,11 +151,6 @@ class GpuInstanceStatus(CrdModel):
     create_time: str | None = Field(default=None, description="When CFGPU created it.")
     expire_time: str | None = Field(default=None, description="When a prepaid instance ends.")
     stop_time: str | None = Field(default=None, description="When it last stopped.")
-    conditions: list[Condition] = Field(default_factory=list, description="Ready and Synced.")
-    observed_generation: int | None = Field(
-        default=None, description="The metadata.generation last reconciled."
-    )
-    last_error: LastError | None = Field(default=None, description="The last failure, if any.")
 
 
 PRINTER_COLUMNS: tuple[dict[str, object], ...] = (

@@ -10,9 +10,8 @@ from pydantic import Field
 from cfgpu_operator.models.common import (
     AGE_COLUMN,
     STATUS_COLUMNS,
-    Condition,
     CrdModel,
-    LastError,
+    StatusBase,
     immutable,
 )
 
@@ -144,7 +143,7 @@ class PodSummary(CrdModel):
     running: int = Field(default=0, description="Pods running.")
 
 
-class SafeWorkloadStatus(CrdModel):
+class SafeWorkloadStatus(StatusBase):
     phase: Phase | None = Field(default=None, description="Where the workload is.")
     workload_id: str | None = Field(default=None, description="Platform workload id.")
     submitted_at: str | None = Field(
@@ -164,9 +163,6 @@ class SafeWorkloadStatus(CrdModel):
     gpu_instances_applied: bool | None = Field(
         default=None, description="onComplete.gpuInstances has been applied."
     )
-    conditions: list[Condition] = Field(default_factory=list, description="Ready and Synced.")
-    observed_generation: int | None = Field(default=None, description="Last reconciled.")
-    last_error: LastError | None = Field(default=None, description="The last failure, if any.")
 
 
 PRINTER_COLUMNS: tuple[dict[str, object], ...] = (
