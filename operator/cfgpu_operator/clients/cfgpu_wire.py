@@ -7,10 +7,12 @@ be missing or null. Python names are snake_case; the wire names are camelCase al
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+
+from cfgpu_operator.clients.wire import NULL_AS_EMPTY_LIST, NULL_AS_EMPTY_STR
 
 AdaptType = Literal["CONTAINER", "VM"]
 PriceType = Literal["Usage", "Day", "Week", "Month"]
@@ -67,14 +69,9 @@ class SystemImageNode(Wire):
 
     name: str
     children_name: str | None = None
-    children: list[SystemImageNode] = Field(default_factory=list)
+    children: Annotated[list[SystemImageNode], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
     code: str | None = None
     sys_disk_limit_min_size: int = 0
-
-    @field_validator("children", mode="before")
-    @classmethod
-    def _null_children(cls, value: object) -> object:
-        return [] if value is None else value
 
 
 class InstanceStatus(Wire):
@@ -88,7 +85,7 @@ class InstanceRecord(Wire):
 
     instance_id: str
     status_code: str
-    instance_name: str = ""
+    instance_name: Annotated[str, NULL_AS_EMPTY_STR] = ""
     status: str = ""
     region_code: str | None = None
     region: str | None = None
@@ -111,23 +108,13 @@ class InstanceRecord(Wire):
     expired_code: int | None = None
     to_be_released_code: int | None = None
 
-    @field_validator("instance_name", mode="before")
-    @classmethod
-    def _null_name(cls, value: object) -> object:
-        return "" if value is None else value
-
 
 class InstancePage(Wire):
     total: int = 0
     page_size: int = 0
     current_page: int = 1
     pages: int = 0
-    records: list[InstanceRecord] = Field(default_factory=list)
-
-    @field_validator("records", mode="before")
-    @classmethod
-    def _null_records(cls, value: object) -> object:
-        return [] if value is None else value
+    records: Annotated[list[InstanceRecord], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
 
 
 class CreateInstanceRequest(Wire):

@@ -7,10 +7,12 @@ several lists come as ``null`` when empty.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+
+from cfgpu_operator.clients.wire import NULL_AS_EMPTY_DICT, NULL_AS_EMPTY_LIST
 
 SHORT_TIME = "%Y-%m-%dT%H:%M:%S"
 TERMINAL_PHASES = frozenset({"Succeeded", "Failed", "Stopped"})
@@ -77,17 +79,12 @@ class WorkloadItem(Wire):
     queue_position: int = 0
     dispatch_count: int = 0
     group_version_kind: Kind = Field(default_factory=Kind)
-    resources: list[Resource] = Field(default_factory=list)
+    resources: Annotated[list[Resource], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
 
     @field_validator("creation_time", "start_time", "end_time", mode="before")
     @classmethod
     def _time(cls, value: object) -> datetime | None:
         return parse_time(value)
-
-    @field_validator("resources", mode="before")
-    @classmethod
-    def _null_list(cls, value: object) -> object:
-        return [] if value is None else value
 
     @property
     def ended(self) -> bool:
@@ -101,34 +98,19 @@ class Pod(Wire):
 
 
 class WorkloadDetail(WorkloadItem):
-    images: list[str] = Field(default_factory=list)
+    images: Annotated[list[str], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
     entry_points: list[str] | None = None
-    env: dict[str, str] = Field(default_factory=dict)
-    conditions: list[Condition] = Field(default_factory=list)
-    pods: list[Pod] = Field(default_factory=list)
-    nodes: list[list[str]] = Field(default_factory=list)
+    env: Annotated[dict[str, str], NULL_AS_EMPTY_DICT] = Field(default_factory=dict)
+    conditions: Annotated[list[Condition], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
+    pods: Annotated[list[Pod], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
+    nodes: Annotated[list[list[str]], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
     ttl_seconds_after_finished: int | None = None
     dependencies: list[str] | None = None
-
-    @field_validator("images", "conditions", "pods", "nodes", mode="before")
-    @classmethod
-    def _null_lists(cls, value: object) -> object:
-        return [] if value is None else value
-
-    @field_validator("env", mode="before")
-    @classmethod
-    def _null_map(cls, value: object) -> object:
-        return {} if value is None else value
 
 
 class WorkloadList(Wire):
     total_count: int = 0
-    items: list[WorkloadItem] = Field(default_factory=list)
-
-    @field_validator("items", mode="before")
-    @classmethod
-    def _null_items(cls, value: object) -> object:
-        return [] if value is None else value
+    items: Annotated[list[WorkloadItem], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
 
 
 class Workspace(Wire):
@@ -136,14 +118,9 @@ class Workspace(Wire):
     workspace_name: str = ""
     cluster_id: str = ""
     phase: str = ""
-    scopes: list[str] = Field(default_factory=list)
+    scopes: Annotated[list[str], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
     total_quota: dict[str, int] = Field(default_factory=dict)
     avail_quota: dict[str, int] = Field(default_factory=dict)
-
-    @field_validator("scopes", mode="before")
-    @classmethod
-    def _null_scopes(cls, value: object) -> object:
-        return [] if value is None else value
 
 
 class Node(Wire):
@@ -162,14 +139,11 @@ class WorkspaceRef(Wire):
 class UserSelf(Wire):
     id: str
     name: str = ""
-    roles: list[str] = Field(default_factory=list)
-    workspaces: list[WorkspaceRef] = Field(default_factory=list)
-    managed_workspaces: list[WorkspaceRef] = Field(default_factory=list)
-
-    @field_validator("roles", "workspaces", "managed_workspaces", mode="before")
-    @classmethod
-    def _null_lists(cls, value: object) -> object:
-        return [] if value is None else value
+    roles: Annotated[list[str], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
+    workspaces: Annotated[list[WorkspaceRef], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
+    managed_workspaces: Annotated[list[WorkspaceRef], NULL_AS_EMPTY_LIST] = Field(
+        default_factory=list
+    )
 
 
 def listed(content: Any, model: type[BaseModel]) -> list[Any]:
