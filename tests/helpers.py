@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
@@ -29,3 +29,11 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within}s waiting for {what or probe}: {last!r}")
         await asyncio.sleep(POLL)
+
+
+async def eventually_async(
+    probe: Callable[[], Awaitable[T]], *, within: float = DEADLINE, what: str = ""
+) -> T:
+    """``eventually`` for a coroutine probe (a scrape, an HTTP check), typed for mypy."""
+    found: object = await eventually(cast(Callable[[], object], probe), within=within, what=what)
+    return cast(T, found)

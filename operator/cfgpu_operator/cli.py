@@ -33,19 +33,39 @@ def main() -> None:
     is_flag=True,
     help="Watch every namespace (the default when no --namespace is given).",
 )
-@click.option("--standalone", is_flag=True, help="Do not coordinate with other replicas.")
+@click.option(
+    "--standalone",
+    is_flag=True,
+    help="Act at once, without taking the leader Lease (one replica only, or development).",
+)
 @click.option(
     "--liveness", metavar="URL", help="Serve the liveness probe, e.g. http://0.0.0.0:8081/healthz."
 )
-@click.option("--verbose", "-v", is_flag=True, help="Log more.")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="Serve Prometheus metrics on this port (0: off).",
+)
+@click.option(
+    "--metrics-address",
+    default="0.0.0.0",  # noqa: S104 - Prometheus scrapes the pod's IP
+    show_default=True,
+    help="Address the metrics endpoint listens on.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Log at DEBUG (overrides the log level).")
 def run(
     namespaces: tuple[str, ...],
     all_namespaces: bool,
     standalone: bool,
     liveness: str | None,
+    metrics_port: int,
+    metrics_address: str,
     verbose: bool,
 ) -> None:
     """Run the operator against the current kubeconfig or in-cluster config."""
+    from cfgpu_operator.handlers.operator import RunOptions
     from cfgpu_operator.handlers.operator import run as run_operator
     from cfgpu_operator.settings import SettingsError, load_settings
 
@@ -55,9 +75,15 @@ def run(
         settings = load_settings()
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    run_operator(
-        settings, namespaces=namespaces, standalone=standalone, liveness=liveness, verbose=verbose
+    options = RunOptions(
+        namespaces=namespaces,
+        standalone=standalone,
+        liveness=liveness,
+        verbose=verbose,
+        metrics_port=metrics_port,
+        metrics_address=metrics_address,
     )
+    run_operator(settings, options)
 
 
 @main.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -126,6 +127,8 @@ class Demo:
         }
         log = (self.workdir / "operator.log").open("wb")
         self.echo(f"operator log: {self.workdir / 'operator.log'}")
+        port = free_port()
+        self.echo(f"operator metrics: http://127.0.0.1:{port}/metrics")
         return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -133,6 +136,8 @@ class Demo:
             "run",
             "--all-namespaces",
             "--standalone",
+            f"--metrics-port={port}",
+            "--metrics-address=127.0.0.1",
             env=env,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
@@ -213,3 +218,11 @@ def _every(objects: list[Ref], check: Callable[[Ref], bool]) -> bool:
 def main(keep: bool, transition_seconds: float, deadline: float) -> None:
     demo = Demo(transition_seconds, deadline, click.echo)
     raise SystemExit(asyncio.run(demo.run(keep)))
+
+
+def free_port() -> int:
+    """A port nothing listens on right now (the operator binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -101,6 +101,36 @@ class Settings(BaseModel):
         default="INFO",
         description="Log level: DEBUG, INFO, WARNING or ERROR.",
         pattern=r"(?i)^(DEBUG|INFO|WARNING|ERROR)$",
+    )
+    CFGPU_OPERATOR_LOG_FORMAT: Literal["text", "json"] = Field(
+        default="text",
+        description="Log format: text (one line, object prefix) or json (one object per line, "
+        "with the namespace and name of the object a line is about).",
+    )
+
+    CFGPU_OPERATOR_DEFAULT_DELETION_POLICY: Literal["Release", "Orphan"] = Field(
+        default="Release",
+        description="What deleting a GpuInstance that sets no deletionPolicy does to its "
+        "instance: Release it, or leave it running (Orphan).",
+    )
+    CFGPU_OPERATOR_LEASE_NAME: str = Field(
+        default="cfgpu-operator",
+        description="Name of the Lease that elects the one replica that acts.",
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        max_length=253,
+    )
+    CFGPU_OPERATOR_LEASE_NAMESPACE: str | None = Field(
+        default=None,
+        description="Namespace of that Lease; default: the pod's own namespace (else default).",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        max_length=63,
+    )
+    CFGPU_OPERATOR_LEASE_SECONDS: float = Field(
+        default=15.0,
+        description="Seconds a Lease holder that stopped renewing keeps it; the leader exits "
+        "if it cannot renew within two thirds of this.",
+        ge=1,
+        le=300,
     )
 
     @model_validator(mode="after")

@@ -97,9 +97,10 @@ def test_defaults_are_applied(cluster: tuple[Cluster, ResourceType]) -> None:
         "billing": {"priceType": "Usage", "serviceTime": 1},
         "disks": {"systemExpandGB": 0, "dataExpandGB": 0},
         "state": "Running",
-        "deletionPolicy": "Release",
         "managementPolicy": "Manage",
     }
+    # No default: an unset deletionPolicy follows the operator's, which a chart value sets.
+    assert "deletionPolicy" not in created["spec"]
 
 
 @pytest.mark.parametrize(
@@ -226,3 +227,21 @@ def test_safeworkload_immutable_fields(
     assert f"{field} is immutable" in refused(
         api.patch, kind, "default", "w", MERGE, {"spec": change}
     )
+
+
+def _undescribed(schema: dict[str, Any], path: str, item: bool = False) -> list[str]:
+    """Fields without a description (list items are described by their list field)."""
+    missing = [] if item or schema.get("description") else [path]
+    for name, sub in (schema.get("properties") or {}).items():
+        missing += _undescribed(sub, f"{path}.{name}")
+    if isinstance(schema.get("items"), dict):
+        missing += _undescribed(schema["items"], f"{path}[]", item=True)
+    return missing
+
+
+@pytest.mark.parametrize("plural", ["gpuinstances", "safeworkloads"])
+def test_kubectl_explain_has_a_description_for_every_field(plural: str) -> None:
+    crd = yaml.safe_load((ROOT / "crds" / f"{plural}.cfgpu.io.yaml").read_text(encoding="utf-8"))
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    assert _undescribed(schema["spec"], "spec") == []
+    assert _undescribed(schema["status"], "status") == []

@@ -39,6 +39,7 @@ class Snapshot:
 
 class Poller(Background):
     _name = "cfgpu-poller"
+    api = "cfgpu"
 
     def __init__(
         self,
@@ -55,7 +56,6 @@ class Poller(Background):
         self.snapshot: Snapshot | None = None
         self.last_error: ApiError | None = None
         self.failures = 0
-        self.last_success: float | None = None  # clock time, for liveness
         self._cycle = 0
         self._wake = asyncio.Event()
         self._urgent = False
@@ -89,7 +89,6 @@ class Poller(Background):
         self._cycle += 1
         snapshot = Snapshot(self._cycle, statuses, records)
         self.snapshot, self.last_error, self.failures = snapshot, None, 0
-        self.last_success = self._clock()
         async with self._changed:
             self._changed.notify_all()
         return snapshot

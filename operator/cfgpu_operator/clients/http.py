@@ -26,6 +26,7 @@ from tenacity import (
 )
 from tenacity.stop import stop_base
 
+from cfgpu_operator import metrics
 from cfgpu_operator.errors import ApiError, ApiTimeout, RateLimited, Unavailable, redact
 from cfgpu_operator.settings import Settings
 
@@ -121,10 +122,16 @@ def _is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, ApiError) and exc.retryable
 
 
-def _log_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome else None
-    wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning("retrying after %s (attempt %d, waiting %.2fs)", exc, state.attempt_number, wait)
+def _before_retry(api: str, endpoint: str) -> Callable[[RetryCallState], None]:
+    def log_and_count(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        metrics.API_RETRIES.labels(api, endpoint).inc()
+        log.warning(
+            "retrying after %s (attempt %d, waiting %.2fs)", exc, state.attempt_number, wait
+        )
+
+    return log_and_count
 
 
 class HttpApi:
@@ -172,23 +179,26 @@ class HttpApi:
         """
 
         async def attempt() -> T:
-            response = await self._send(method, path, endpoint, params, json)
             try:
-                return parse(response)
+                response = await self._send(method, path, endpoint, params, json)
+                result = parse(response)
             except ApiError as exc:
+                metrics.API_REQUESTS.labels(self.api, endpoint, metrics.outcome_of(exc)).inc()
                 raise exc.scrub(self.secrets) from None
+            metrics.API_REQUESTS.labels(self.api, endpoint, "ok").inc()
+            return result
 
         if not idempotent:
             return await attempt()
-        return await self._with_retries(attempt)
+        return await self._with_retries(attempt, endpoint)
 
-    async def _with_retries(self, attempt: Callable[[], Awaitable[T]]) -> T:
+    async def _with_retries(self, attempt: Callable[[], Awaitable[T]], endpoint: str) -> T:
         policy = self._options.retry
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.attempts) | _HintTooLong(policy),
             wait=_RetryWait(policy),
             retry=retry_if_exception(_is_retryable),
-            before_sleep=_log_retry,
+            before_sleep=_before_retry(self.api, endpoint),
             reraise=True,
         )
         async for trial in retrying:
@@ -204,10 +214,13 @@ class HttpApi:
         params: Mapping[str, Any] | None,
         body: Any,
     ) -> httpx.Response:
+        queued = time.monotonic()
         async with self._limiter:
             started = time.monotonic()
+            metrics.RATE_LIMIT_WAIT.labels(self.api).observe(started - queued)
             try:
-                response = await self._client.request(method, path, params=params, json=body)
+                with metrics.API_DURATION.labels(self.api, endpoint).time():
+                    response = await self._client.request(method, path, params=params, json=body)
             except httpx.TimeoutException as exc:
                 raise self._transport_error(ApiTimeout, endpoint, "timed out", exc) from None
             except httpx.TransportError as exc:

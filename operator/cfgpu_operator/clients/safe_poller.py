@@ -27,6 +27,7 @@ class SafeSnapshot:
 
 class SafePoller(Background):
     _name = "safe-poller"
+    api = "primus-safe"
 
     def __init__(
         self,

@@ -6,12 +6,14 @@ from typing import Any
 
 import kopf
 
+from cfgpu_operator import logs
 from cfgpu_operator.handlers.gpuinstance_delete import delete
 from cfgpu_operator.handlers.gpuinstance_sync import Sync
+from cfgpu_operator.handlers.observability import record_outcome
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
-from cfgpu_operator.models.gpuinstance import PLURAL
+from cfgpu_operator.models.gpuinstance import KIND, PLURAL
 
 RESOURCE = (GROUP, VERSION, PLURAL)
 
@@ -24,7 +26,11 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         state = rt.state(uid)
         managed = {key: next(iter(owners), "") for key, owners in index.items()}
         async with state.lock:
-            await Sync(rt, body, patch, managed, state).run()
+            with logs.about(KIND, body.metadata.namespace, body.metadata.name):
+                try:
+                    await Sync(rt, body, patch, managed, state).run()
+                finally:
+                    record_outcome(KIND, uid, body, patch)
 
     register_reconcile(registry, RESOURCE, "gpuinstance", reconcile, interval)
 
@@ -40,5 +46,6 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         *, body: kopf.Body, patch: kopf.Patch, uid: str, retry: int, **_: Any
     ) -> None:
         async with rt.state(uid).lock:
-            await delete(rt, body, patch, retry)
+            with logs.about(KIND, body.metadata.namespace, body.metadata.name):
+                await delete(rt, body, patch, retry)
         rt.forget(uid)

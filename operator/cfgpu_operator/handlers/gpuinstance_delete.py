@@ -23,7 +23,7 @@ from cfgpu_operator.reconcile.verdicts import backoff_delay
 
 async def delete(rt: Runtime, body: kopf.Body, patch: kopf.Patch, retry: int) -> None:
     spec, status, meta = body.get("spec", {}), dict(body.get("status", {})), body["metadata"]
-    policy = spec.get("deletionPolicy", "Release")
+    policy = spec.get("deletionPolicy") or rt.settings.CFGPU_OPERATOR_DEFAULT_DELETION_POLICY
     instance_id, intent = status.get("instanceId"), status.get("instanceName")
     if policy == "Orphan" or (instance_id is None and intent is None):
         kopf.info(

@@ -13,8 +13,10 @@ from cfgpu_operator.clients.catalog import ImageRef
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
 from cfgpu_operator.clients.cfgpu_wire import CreateInstanceRequest
 from cfgpu_operator.errors import ApiError, NotFound, WrongState
+from cfgpu_operator.handlers.observability import count_error
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
 from cfgpu_operator.models.common import PAUSED_ANNOTATION
+from cfgpu_operator.models.gpuinstance import KIND
 from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.adoption import match_by_name
 from cfgpu_operator.reconcile.conditions import Cond, condition, set_condition
@@ -274,6 +276,7 @@ class Sync:
             "observedGeneration": self.generation,
         }
         self._write(desired)
+        count_error(KIND, v.reason)
         self.rt.schedule_retry(self.state, v)
 
     def _write(self, desired: dict[str, Any]) -> None:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import urllib.parse
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
+from aiohttp import web
 
-from cfgpu_operator.handlers import gpuinstance, safeworkload
+from cfgpu_operator import logs, metrics
+from cfgpu_operator.handlers import gpuinstance, leader, safeworkload
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.models.common import FINALIZER, GROUP
 from cfgpu_operator.settings import Settings
-
-
-class PollerStalled(Exception):
-    pass
 
 
 def build(settings: Settings, rt: Runtime | None = None) -> tuple[kopf.OperatorRegistry, Runtime]:
@@ -43,8 +46,10 @@ def build(settings: Settings, rt: Runtime | None = None) -> tuple[kopf.OperatorR
 
     @kopf.on.probe(id="pollers", registry=registry)
     def pollers(**_: Any) -> str:
-        if runtime.pollers_stalled():
-            raise PollerStalled("a CFGPU poller has not succeeded for three slow intervals")
+        stalled = runtime.stalled_pollers()
+        if stalled:
+            # Permanent: Kopf would otherwise retry the probe for a minute before answering.
+            raise kopf.PermanentError("; ".join(stalled))
         return "ok"
 
     gpuinstance.register(registry, runtime)
@@ -53,21 +58,78 @@ def build(settings: Settings, rt: Runtime | None = None) -> tuple[kopf.OperatorR
     return registry, runtime
 
 
-def run(
-    settings: Settings,
-    *,
-    namespaces: tuple[str, ...],
-    standalone: bool,
-    liveness: str | None,
-    verbose: bool,
-) -> None:
-    kopf.configure(verbose=verbose, log_prefix=True)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    registry, _ = build(settings)
-    kopf.run(
-        registry=registry,
-        standalone=standalone,
-        clusterwide=not namespaces,
-        namespaces=namespaces,
-        liveness_endpoint=liveness,
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``cfgpu-operator run`` was asked to run (the command line, not the settings)."""
+
+    namespaces: tuple[str, ...] = ()
+    standalone: bool = False
+    liveness: str | None = None
+    verbose: bool = False
+    metrics_port: int = 8080  # 0: no metrics endpoint
+    metrics_address: str = "0.0.0.0"  # noqa: S104 - Prometheus scrapes the pod's IP
+
+
+def run(settings: Settings, options: RunOptions) -> None:
+    kopf.configure(verbose=options.verbose, log_prefix=True)
+    level = "DEBUG" if options.verbose else settings.CFGPU_OPERATOR_LOG_LEVEL
+    logs.configure(level, settings.CFGPU_OPERATOR_LOG_FORMAT, logging.getLogger().handlers)
+    if options.metrics_port:
+        metrics.serve(options.metrics_port, options.metrics_address)
+    registry, runtime = build(settings)
+    elector = None if options.standalone else _elector(runtime, settings)
+    asyncio.run(_operate(registry, options, elector))
+
+
+def _elector(runtime: Runtime, settings: Settings) -> leader.Elector:
+    from kubernetes import client
+
+    return leader.Elector(
+        client.CoordinationV1Api(runtime.api_client()),
+        namespace=leader.default_namespace(settings.CFGPU_OPERATOR_LEASE_NAMESPACE),
+        name=settings.CFGPU_OPERATOR_LEASE_NAME,
+        timing=leader.Timing(settings.CFGPU_OPERATOR_LEASE_SECONDS),
     )
+
+
+async def _operate(
+    registry: kopf.OperatorRegistry, options: RunOptions, elector: leader.Elector | None
+) -> None:
+    if elector is not None:
+        async with standby_probe(options.liveness):
+            await elector.wait_until_leader()
+        elector.keep(on_lost=leader.exit_now)
+    try:
+        # Replicas are coordinated by the Lease, so Kopf's own peering stays off.
+        await kopf.operator(
+            registry=registry,
+            standalone=True,
+            clusterwide=not options.namespaces,
+            namespaces=options.namespaces,
+            liveness_endpoint=options.liveness,
+        )
+    finally:
+        if elector is not None:
+            await asyncio.to_thread(elector.release)
+
+
+@contextlib.asynccontextmanager
+async def standby_probe(endpoint: str | None) -> AsyncIterator[None]:
+    """While waiting for the Lease, answer the liveness probe (a standby is healthy)."""
+    if endpoint is None:
+        yield
+        return
+    parts = urllib.parse.urlsplit(endpoint)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"standby": "waiting for the leader Lease"})
+
+    app = web.Application()
+    app.add_routes([web.get(parts.path or "/", health)])
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, parts.hostname, parts.port or 80).start()
+    try:
+        yield
+    finally:
+        await runner.cleanup()

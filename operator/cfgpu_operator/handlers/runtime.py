@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from cfgpu_operator import metrics
+from cfgpu_operator.clients.background import Background
 from cfgpu_operator.clients.catalog import Catalog
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.cfgpu_poller import Poller
@@ -83,6 +85,7 @@ class Runtime:
             )
             catalog = Catalog(client, ttl=settings.CFGPU_OPERATOR_CATALOG_TTL)
             found = self._accounts[token] = Account(client, catalog, poller)
+            poller.stall_after = self.stall_after()
             poller.start()
         return found
 
@@ -102,6 +105,7 @@ class Runtime:
                 slow=settings.CFGPU_OPERATOR_POLL_SLOW,
             )
             found = self._safe[token] = SafeAccount(client, poller)
+            poller.stall_after = self.stall_after()
             poller.start()
         return found
 
@@ -136,15 +140,22 @@ class Runtime:
 
     def forget(self, uid: str) -> None:
         self._objects.pop(uid, None)
+        metrics.OBJECTS.forget(uid)
 
-    def pollers_stalled(self) -> bool:
-        """True when some poller has not succeeded for three slow intervals (liveness)."""
-        limit = 3 * self.settings.CFGPU_OPERATOR_POLL_SLOW
-        now = time.monotonic()
-        return any(
-            a.poller.last_success is not None and now - a.poller.last_success > limit
-            for a in self._accounts.values()
+    def stall_after(self) -> float:
+        """Seconds a poller may go without finishing a cycle: three slow intervals plus
+        every attempt of a few calls timing out and waiting the longest retry pause."""
+        s = self.settings
+        per_call = s.CFGPU_OPERATOR_RETRY_ATTEMPTS * (
+            s.CFGPU_OPERATOR_HTTP_TIMEOUT + s.CFGPU_OPERATOR_RETRY_MAX_WAIT
         )
+        return 3 * s.CFGPU_OPERATOR_POLL_SLOW + 3 * per_call
+
+    def stalled_pollers(self) -> list[str]:
+        """Why pollers count as stalled (for liveness); empty while all are healthy."""
+        pollers: list[Background] = [a.poller for a in self._accounts.values()]
+        pollers += [a.poller for a in self._safe.values()]
+        return [reason for p in pollers if (reason := p.stalled()) is not None]
 
     async def close(self) -> None:
         for account in self._accounts.values():
@@ -188,16 +199,16 @@ class Runtime:
         if self._kube is None:
             from kubernetes import client
 
-            self._kube = client.CoreV1Api(self._api_client())
+            self._kube = client.CoreV1Api(self.api_client())
         return self._kube
 
     def custom_objects(self) -> Any:
         """A kubernetes CustomObjectsApi (sync: call it through asyncio.to_thread)."""
         from kubernetes import client
 
-        return client.CustomObjectsApi(self._api_client())
+        return client.CustomObjectsApi(self.api_client())
 
-    def _api_client(self) -> Any:
+    def api_client(self) -> Any:
         if self._api is None:
             from kubernetes import client, config
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import kopf
 
+from cfgpu_operator import logs
 from cfgpu_operator.errors import ApiError, NotFound
+from cfgpu_operator.handlers.observability import record_outcome
 from cfgpu_operator.handlers.runtime import CredentialsError, Runtime
 from cfgpu_operator.handlers.safeworkload_sync import SyncWorkload
 from cfgpu_operator.handlers.wiring import register_reconcile
@@ -15,6 +17,7 @@ from cfgpu_operator.models import gpuinstance, safeworkload
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.reconcile.verdicts import backoff_delay
 
+KIND = safeworkload.KIND
 RESOURCE = (GROUP, VERSION, safeworkload.PLURAL)
 GPU_RESOURCE = (GROUP, VERSION, gpuinstance.PLURAL)
 
@@ -27,7 +30,11 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         ids: kopf.Index[tuple[str, str], str] = kwargs["safe_workload_ids"]
         state = rt.state(uid)
         async with state.lock:
-            await SyncWorkload(rt, body, patch, state, _first(ready), _first(ids)).run()
+            with logs.about(KIND, body.metadata.namespace, body.metadata.name):
+                try:
+                    await SyncWorkload(rt, body, patch, state, _first(ready), _first(ids)).run()
+                finally:
+                    record_outcome(KIND, uid, body, patch)
 
     register_reconcile(registry, RESOURCE, "safeworkload", reconcile, interval)
 
@@ -49,7 +56,8 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
     @kopf.on.delete(*RESOURCE, id="safeworkload-delete", registry=registry)
     async def deleted(*, body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
         async with rt.state(uid).lock:
-            await _delete(rt, body, retry)
+            with logs.about(KIND, body.metadata.namespace, body.metadata.name):
+                await _delete(rt, body, retry)
         rt.forget(uid)
 
 

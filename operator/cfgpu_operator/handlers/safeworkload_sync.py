@@ -19,9 +19,10 @@ from cfgpu_operator.clients.safe_wire import (
     format_time,
 )
 from cfgpu_operator.errors import ApiError, NotFound, WrongState
+from cfgpu_operator.handlers.observability import count_error
 from cfgpu_operator.handlers.runtime import CredentialsError, ObjectState, Runtime, SafeAccount
 from cfgpu_operator.handlers.safeworkload_effects import details, hand_over
-from cfgpu_operator.models.safeworkload import Phase
+from cfgpu_operator.models.safeworkload import KIND, Phase
 from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.conditions import Cond, condition, set_condition
 from cfgpu_operator.reconcile.safeworkload import (
@@ -200,7 +201,7 @@ class SyncWorkload:
         if submitted and self.state.submit_recorded == submitted:
             return await self._submit(account, wid)  # this process recorded it a moment ago
         grace = self.rt.settings.CFGPU_OPERATOR_SUBMIT_GRACE
-        if submitted and time.time() - _epoch(submitted) < grace:
+        if submitted and time.time() - status_fields.epoch(submitted) < grace:
             # A submit may have been sent before a crash; the platform shows new workloads
             # late. Only after the grace window does "not found" mean "never created".
             return Step(
@@ -348,8 +349,5 @@ class SyncWorkload:
         }
         for key, value in status_fields.changes(self.status, desired).items():
             self.patch.status[key] = value
+        count_error(KIND, v.reason)
         self.rt.schedule_retry(self.state, v)
-
-
-def _epoch(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

@@ -82,6 +82,8 @@ class SecretKeyRef(CrdModel):
 
 
 class GpuInstanceSpec(CrdModel):
+    """The GPU instance to rent on CFGPU, and what to do with it."""
+
     region: str = immutable("Region code or display name (hz, 杭州).", label="region", min_length=1)
     gpu_type: str = immutable(
         "GPU type code or display name (RTX 4090, rtx4090).", label="gpuType", min_length=1
@@ -121,8 +123,11 @@ class GpuInstanceSpec(CrdModel):
         default=None,
         min_length=1,
     )
-    deletion_policy: Literal["Release", "Orphan"] = Field(
-        default="Release", description="Release the instance on deletion, or leave it running."
+    deletion_policy: Literal["Release", "Orphan"] | None = Field(
+        default=None,
+        description="Release the instance on deletion, or leave it running (Orphan); unset: "
+        "the operator's default, Release unless CFGPU_OPERATOR_DEFAULT_DELETION_POLICY says "
+        "otherwise.",
     )
     management_policy: Literal["Manage", "ObserveOnly"] = Field(
         default="Manage", description="ObserveOnly never calls a mutating endpoint."
@@ -133,6 +138,8 @@ class GpuInstanceSpec(CrdModel):
 
 
 class GpuInstanceStatus(StatusBase):
+    """What the operator last saw of the instance on CFGPU, and how it got there."""
+
     phase: Phase | None = Field(default=None, description="Where the instance is.")
     instance_id: str | None = Field(default=None, description="The CFGPU instance id.")
     instance_name: str | None = Field(

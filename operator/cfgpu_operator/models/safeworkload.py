@@ -75,6 +75,8 @@ class SecretRef(CrdModel):
 
 
 class SafeWorkloadSpec(CrdModel):
+    """The workload to run on Primus-SaFE, and what to do around it."""
+
     workspace_id: str = immutable("Primus-SaFE workspace.", label="workspaceId", min_length=1)
     kind: WorkloadKind = immutable("Workload kind.", label="kind", default="PyTorchJob")
     display_name: str | None = Field(
@@ -144,6 +146,8 @@ class PodSummary(CrdModel):
 
 
 class SafeWorkloadStatus(StatusBase):
+    """What the operator last saw of the workload on Primus-SaFE, and how it got there."""
+
     phase: Phase | None = Field(default=None, description="Where the workload is.")
     workload_id: str | None = Field(default=None, description="Platform workload id.")
     submitted_at: str | None = Field(

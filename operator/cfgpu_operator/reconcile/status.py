@@ -15,6 +15,11 @@ def rfc3339(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def epoch(stamp: str) -> float:
+    """Seconds since the epoch of a Kubernetes RFC 3339 time (``...Z``)."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
 def facts(record: InstanceRecord | None, status_code: str | None) -> dict[str, Any]:
     """The observed-facts part of status (camelCase, as stored)."""
     out: dict[str, Any] = {"cfgpuStatus": status_code}

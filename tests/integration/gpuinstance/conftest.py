@@ -46,6 +46,8 @@ class OperatorProcess:
     cfgpu: ServedCfgpu
     log_path: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ("--standalone", "--metrics-port=0")
+    scope: tuple[str, ...] = ("--all-namespaces",)
     process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -61,8 +63,8 @@ class OperatorProcess:
         self.process = await asyncio.create_subprocess_exec(
             *_command(),
             "run",
-            "--all-namespaces",
-            "--standalone",
+            *self.scope,
+            *self.args,
             "--verbose",
             env=env,
             stdout=log,

@@ -32,9 +32,14 @@ class SafeWorld(World):
             self.workloads_kind(), namespace, {"metadata": {"name": name}, "spec": body}
         )
 
+    def get_workload(self, name: str, namespace: str = "default") -> dict[str, Any]:
+        found: dict[str, Any] = (
+            self.cluster.store.get(self.workloads_kind().key, namespace, name) or {}
+        )
+        return found
+
     def wstatus(self, name: str, namespace: str = "default") -> dict[str, Any]:
-        obj = self.cluster.store.get(self.workloads_kind().key, namespace, name) or {}
-        status: dict[str, Any] = obj.get("status", {})
+        status: dict[str, Any] = self.get_workload(name, namespace).get("status", {})
         return status
 
     def wready(self, name: str) -> dict[str, Any]:
