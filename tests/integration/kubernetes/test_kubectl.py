@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -105,3 +106,50 @@ async def test_get_watch_prints_changes(kube: ServedKube) -> None:
         await process.wait()
     assert lines[0].split() == ["NAME", "SIZE", "PHASE"]
     assert lines[2].split() == ["w1", "3", "Ready"]
+
+
+def _undescribed_fields(explained: str) -> list[str]:
+    """Field lines of `kubectl explain` output not followed by a description line."""
+    lines = explained.split("FIELDS:", 1)[1].splitlines()
+    missing = []
+    for index, line in enumerate(lines):
+        found = re.match(r"^  (\w+)\t<", line)
+        if not found:
+            continue
+        rest = [
+            next_line for next_line in lines[index + 1 :] if not next_line.startswith("  enum:")
+        ]
+        if not rest or not rest[0].startswith("    ") or not rest[0].strip():
+            missing.append(found.group(1))
+    return missing
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "gpuinstance.spec",
+        "gpuinstance.spec.image",
+        "gpuinstance.spec.billing",
+        "gpuinstance.status",
+        "safeworkload.spec",
+        "safeworkload.spec.resources",
+        "safeworkload.status",
+    ],
+)
+async def test_kubectl_explain_describes_every_field(kube: ServedKube, path: str) -> None:
+    from tests.integration.gpuinstance.conftest import install_crds
+
+    install_crds(kube.emulator.cluster)
+    code, out = await kubectl(kube, "explain", path)
+    assert code == 0, out
+    assert "FIELDS:" in out
+    assert _undescribed_fields(out) == []
+
+
+async def test_kubectl_explain_shows_the_operator_default(kube: ServedKube) -> None:
+    from tests.integration.gpuinstance.conftest import install_crds
+
+    install_crds(kube.emulator.cluster)
+    code, out = await kubectl(kube, "explain", "gpuinstance.spec.deletionPolicy")
+    assert code == 0, out
+    assert "CFGPU_OPERATOR_DEFAULT_DELETION_POLICY" in out

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from cfgpu_operator.emulators.clock import Clock
 from cfgpu_operator.emulators.faults import Fault, FaultPlan, make_fault_middleware
-from cfgpu_operator.emulators.kubernetes import discovery
+from cfgpu_operator.emulators.kubernetes import discovery, openapi
 from cfgpu_operator.emulators.kubernetes.cluster import Cluster
 from cfgpu_operator.emulators.kubernetes.paths import Discovery, Target, parse
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
@@ -52,7 +52,7 @@ class LoggedRequest:
     subresource: str | None
     namespace: str | None
     name: str | None
-    status: int
+    status: int  # 0 for a watch: logged when it starts streaming
 
 
 class KubernetesEmulator:
@@ -101,6 +101,11 @@ class KubernetesEmulator:
             response = await handler(request)
         except ApiStatus as exc:
             response = _status_response(exc)
+        if request.get(VERB) != "watch":  # watches are logged by _route, on receipt
+            self._record(request, response.status)
+        return response
+
+    def _record(self, request: web.Request, status: int) -> None:
         target = request.get(TARGET)
         if isinstance(target, Target):
             kind = target.kind
@@ -112,10 +117,9 @@ class KubernetesEmulator:
                     target.subresource,
                     target.namespace,
                     target.name,
-                    response.status,
+                    status,
                 )
             )
-        return response
 
     @web.middleware
     async def _route(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -125,6 +129,10 @@ class KubernetesEmulator:
         if isinstance(found, Target):
             request[VERB] = _verb(request.method, found, request.query)
             request[ENDPOINT] = f"{request[VERB]}:{found.kind.group_resource}"
+            if request[VERB] == "watch":
+                # A watch streams until the client leaves, and aiohttp does not cancel its
+                # handler then: log it on receipt (status 0), as an audit log would.
+                self._record(request, 0)
         return await handler(request)
 
     # -- routing ------------------------------------------------------------------------------
@@ -153,6 +161,10 @@ class KubernetesEmulator:
             body = discovery.group_list(registry)
         elif found.what == "group":
             body = discovery.group(registry, found.group)
+        elif found.what == "openapi":
+            body = openapi.index(registry)
+        elif found.what == "openapi-group":
+            body = openapi.document(registry, found.group, found.version)
         else:
             body = discovery.resource_list(registry, found.group, found.version)
         if body is None:

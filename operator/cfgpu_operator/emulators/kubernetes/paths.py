@@ -12,7 +12,8 @@ SUBRESOURCES = ("status",)
 
 @dataclass(frozen=True)
 class Discovery:
-    what: str  # version, core, core-resources, groups, group, group-resources, health
+    what: str  # version, core, core-resources, groups, group, group-resources, health,
+    # openapi, openapi-group
     group: str = ""
     version: str = ""
 
@@ -27,6 +28,12 @@ class Target:
 
 def parse(registry: Registry, path: str) -> Discovery | Target:
     parts = [p for p in path.split("/") if p]
+    if parts[:2] == ["openapi", "v3"]:
+        if len(parts) == 2:
+            return Discovery("openapi")
+        if len(parts) == 5 and parts[2] == "apis":
+            return Discovery("openapi-group", parts[3], parts[4])
+        raise path_not_found()
     if parts in (["version"], ["healthz"], ["livez"], ["readyz"]):
         return Discovery("version" if parts == ["version"] else "health")
     if parts[:1] == ["api"]:

@@ -1,0 +1,228 @@
+"""The Helm chart, rendered by Helm's own engine and checked against Kubernetes' schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+import yaml
+
+from cfgpu_operator.settings import Settings
+from tests.chart.render import CHART, MANIFESTS, ROOT, chart_crds, manifest_files, notes, objects
+
+KUBE_VERSION = "1.30.0"
+# Kinds whose schema ships with a CRD of another project, not with Kubernetes.
+FOREIGN_KINDS = {"ServiceMonitor"}
+
+EVERYTHING_ON: dict[str, Any] = {
+    "replicaCount": 1,
+    "leaderElection": {"enabled": False},
+    "watchNamespaces": ["ml", "research"],
+    "credentials": {"existingSecret": "gpu-cloud", "cfgpuTokenKey": "token"},
+    "safe": {"url": "https://safe.example.com"},
+    "defaultDeletionPolicy": "Orphan",
+    "settings": {"pollSlow": 120, "rateLimit": 2},
+    "logFormat": "text",
+    "logLevel": "DEBUG",
+    "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}},
+    "networkPolicy": {
+        "enabled": True,
+        "metricsFrom": [{"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}],
+        "egressTo": [{"ipBlock": {"cidr": "203.0.113.0/24"}}],
+    },
+    "nodeSelector": {"pool": "system"},
+    "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+    "affinity": {"podAntiAffinity": {}},
+    "extraEnv": [{"name": "HTTPS_PROXY", "value": "http://proxy:3128"}],
+    "podAnnotations": {"team": "ml-platform"},
+    "image": {"tag": "9.9.9", "pullPolicy": "Always"},
+}
+
+
+def by_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objs if o["kind"] == kind]
+
+
+def container(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    (deployment,) = by_kind(objs, "Deployment")
+    (found,) = deployment["spec"]["template"]["spec"]["containers"]
+    return dict(found)
+
+
+def env(objs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container(objs)["env"]}
+
+
+def test_lint_finds_nothing_beyond_the_missing_icon() -> None:
+    for values in ({}, EVERYTHING_ON):
+        report = helm.lint(CHART, values, strict=True, kube_version=f"v{KUBE_VERSION}")
+        assert report["errors"] == []
+        problems = [m for m in report["messages"] if m["severity"] >= 2]
+        assert problems == []
+
+
+@pytest.mark.parametrize("values", [{}, EVERYTHING_ON], ids=["defaults", "everything-on"])
+def test_every_manifest_is_valid_for_kubernetes(values: dict[str, Any]) -> None:
+    objs = objects(values)
+    assert objs
+    for obj in objs:
+        if obj["kind"] in FOREIGN_KINDS:
+            continue
+        kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
+    for text in chart_crds().values():
+        kubernetes_validate.validate(yaml.safe_load(text), KUBE_VERSION, strict=True)
+
+
+def test_defaults_run_two_replicas_cluster_wide_with_metrics_and_a_hardened_pod() -> None:
+    objs = objects()
+    kinds = sorted(o["kind"] for o in objs)
+    assert kinds == sorted(
+        [
+            *("ServiceAccount", "Deployment", "Service"),
+            *("ClusterRole", "ClusterRoleBinding"),  # the operator's
+            *("ClusterRole", "ClusterRoleBinding"),  # CRD discovery
+            *("ClusterRole", "ClusterRole"),  # aggregated view and edit
+            *("Role", "RoleBinding"),  # the leader Lease
+        ]
+    )
+    main = container(objs)
+    assert main["args"] == [
+        "run",
+        "--all-namespaces",
+        "--liveness=http://0.0.0.0:8081/healthz",
+        "--metrics-port=8080",
+    ]
+    assert main["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    security = main["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    (deployment,) = by_kind(objs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]["securityContext"]
+    assert pod["runAsNonRoot"] is True
+    assert pod["runAsUser"] > 0
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert deployment["spec"]["replicas"] == 2
+    variables = env(objs)
+    assert "CFGPU_API_TOKEN" not in variables  # no Secret configured: nothing referenced
+    assert variables["CFGPU_OPERATOR_LEASE_NAMESPACE"] == {
+        "fieldRef": {"fieldPath": "metadata.namespace"}
+    }
+
+
+def test_non_default_values_reach_the_manifests() -> None:
+    objs = objects(EVERYTHING_ON)
+    main = container(objs)
+    assert main["image"] == "ghcr.io/cfgpu/cfgpu-operator:9.9.9"
+    assert "--standalone" in main["args"]
+    assert [a for a in main["args"] if a.startswith("--namespace")] == [
+        "--namespace=ml",
+        "--namespace=research",
+    ]
+    variables = env(objs)
+    assert variables["CFGPU_API_TOKEN"]["secretKeyRef"]["name"] == "gpu-cloud"
+    assert variables["CFGPU_API_TOKEN"]["secretKeyRef"]["key"] == "token"
+    assert variables["SAFE_API_URL"] == "https://safe.example.com"
+    assert variables["CFGPU_OPERATOR_POLL_SLOW"] == "120"
+    assert variables["CFGPU_OPERATOR_DEFAULT_DELETION_POLICY"] == "Orphan"
+    assert variables["HTTPS_PROXY"] == "http://proxy:3128"
+    # Namespaced: Roles in each watched namespace, no operator ClusterRole or Secret.
+    roles = {(r["metadata"]["namespace"], r["metadata"]["name"]) for r in by_kind(objs, "Role")}
+    assert roles == {("ml", "cfgpu-operator"), ("research", "cfgpu-operator")}
+    names = {r["metadata"]["name"] for r in by_kind(objs, "ClusterRole")}
+    assert names == {"cfgpu-operator-view", "cfgpu-operator-edit", "cfgpu-operator-discovery"}
+    (discovery,) = by_kind(objs, "ClusterRoleBinding")
+    assert discovery["roleRef"]["name"] == "cfgpu-operator-discovery"
+    assert by_kind(objs, "Secret") == []
+    (monitor,) = by_kind(objs, "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "prom"
+    (policy,) = by_kind(objs, "NetworkPolicy")
+    assert policy["spec"]["egress"][1]["to"] == [{"ipBlock": {"cidr": "203.0.113.0/24"}}]
+    (deployment,) = by_kind(objs, "Deployment")
+    spec = deployment["spec"]["template"]["spec"]
+    assert spec["nodeSelector"] == {"pool": "system"}
+    assert spec["tolerations"][0]["key"] == "dedicated"
+    assert deployment["spec"]["template"]["metadata"]["annotations"] == {"team": "ml-platform"}
+
+
+def test_tokens_from_values_go_into_a_secret_and_roll_the_pods() -> None:
+    first = objects({"credentials": {"cfgpuToken": "tok-1"}})
+    (secret,) = by_kind(first, "Secret")
+    assert set(secret["data"]) == {"CFGPU_API_TOKEN"}
+    ref = env(first)["CFGPU_API_TOKEN"]["secretKeyRef"]
+    assert ref["name"] == secret["metadata"]["name"]
+    second = objects({"credentials": {"cfgpuToken": "tok-2"}})
+
+    def checksum(objs: list[dict[str, Any]]) -> str:
+        (deployment,) = by_kind(objs, "Deployment")
+        return str(deployment["spec"]["template"]["metadata"]["annotations"])
+
+    assert checksum(first) != checksum(second)
+
+
+def test_metrics_off_removes_the_port_and_the_service() -> None:
+    objs = objects({"metrics": {"enabled": False, "serviceMonitor": {"enabled": True}}})
+    assert "--metrics-port=0" in container(objs)["args"]
+    assert by_kind(objs, "Service") == []
+    assert by_kind(objs, "ServiceMonitor") == []
+
+
+@pytest.mark.parametrize(
+    ("values", "complaint"),
+    [
+        ({"replicaCount": "two"}, "/replicaCount"),
+        ({"logFormat": "xml"}, "/logFormat"),
+        ({"defaultDeletionPolicy": "Delete"}, "/defaultDeletionPolicy"),
+        ({"leaderElection": {"enabled": False}}, "/replicaCount"),  # 2 replicas, no election
+        ({"watchNamespaces": ["Bad_NS"]}, "/watchNamespaces/0"),
+        ({"cfgpu": {"url": "ftp://example.com"}}, "/cfgpu/url"),
+        ({"settings": {"pollFast": 0}}, "/settings/pollFast"),
+        ({"credentials": {"existingSecret": "s", "cfgpuToken": "t"}}, "/credentials/cfgpuToken"),
+        ({"metrics": {"port": 70000}}, "/metrics/port"),
+        ({"replicas": 3}, "'replicas' not allowed"),
+    ],
+)
+def test_bad_values_fail_on_the_schema(values: dict[str, Any], complaint: str) -> None:
+    with pytest.raises(helm.HelmValuesError) as failure:
+        objects(values)
+    assert complaint in str(failure.value)
+
+
+def test_secret_values_never_show_in_schema_errors() -> None:
+    with pytest.raises(helm.HelmValuesError) as failure:
+        objects({"credentials": {"existingSecret": "s", "cfgpuToken": "tok-secret-123"}})
+    assert "tok-secret-123" not in str(failure.value)
+
+
+def test_chart_crds_are_the_generated_ones() -> None:
+    generated = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "crds").glob("*.yaml")}
+    assert chart_crds() == generated, "copy crds/*.yaml into deploy/helm/cfgpu-operator/crds/"
+
+
+def test_plain_manifests_are_rendered_from_the_chart() -> None:
+    expected = manifest_files()
+    found = {p.name: p.read_text(encoding="utf-8") for p in MANIFESTS.glob("*.yaml")}
+    assert found == expected, "stale: run `python -m tests.chart.render --write`"
+
+
+def test_every_operator_setting_is_a_chart_value() -> None:
+    """The Deployment sets every CFGPU_OPERATOR_* setting, so values.yaml covers them all."""
+    variables = env(objects({"credentials": {"cfgpuToken": "t"}, "safe": {"url": "https://s"}}))
+    assert set(Settings.model_fields) <= set(variables)
+
+
+def test_notes_tell_how_to_check_the_install() -> None:
+    text = notes()
+    assert "kubectl -n cfgpu-system get pods" in text
+    assert "get lease cfgpu-operator" in text
+    assert "No operator-wide CFGPU token" in text
+    assert "No operator-wide" not in notes({"credentials": {"existingSecret": "gpu"}})
+
+
+def test_chart_layout() -> None:
+    for name in ("Chart.yaml", "values.yaml", "values.schema.json", "templates/NOTES.txt"):
+        assert (CHART / name).is_file(), name
+    assert Path(CHART / "crds").is_dir()
