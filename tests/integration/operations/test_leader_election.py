@@ -8,33 +8,36 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ServedCfgpu, ServedKube
+from tests.conftest import SAFE_KEY, ServedCfgpu, ServedKube, ServedSafe
 from tests.helpers import eventually, eventually_async
 from tests.integration.gpuinstance.conftest import OperatorProcess, World, install_crds
 from tests.integration.operations.conftest import Endpoints, reachable
+from tests.integration.safeworkload.conftest import SafeWorld
 
 LEADING = "leading: this replica holds Lease"
 # Short leases so that a takeover happens within a test's deadline.
 LEASE = {"CFGPU_OPERATOR_LEASE_SECONDS": "2", "CFGPU_OPERATOR_LEASE_NAMESPACE": "default"}
 
 
-def replica(world_kube: ServedKube, cfgpu: ServedCfgpu, log: Path) -> OperatorProcess:
-    endpoints = Endpoints.pick()
-    return OperatorProcess(world_kube, cfgpu, log, dict(LEASE), args=endpoints.args())
+def replica(kube: ServedKube, cfgpu: ServedCfgpu, safe: ServedSafe, log: Path) -> OperatorProcess:
+    env = {**LEASE, "SAFE_API_URL": safe.url, "SAFE_API_TOKEN": SAFE_KEY}
+    return OperatorProcess(kube, cfgpu, log, env, args=Endpoints.pick().args())
 
 
 @pytest.fixture
 async def replicas(
-    kube: ServedKube, cfgpu: ServedCfgpu, tmp_path: Path
-) -> AsyncIterator[tuple[World, OperatorProcess, OperatorProcess]]:
+    kube: ServedKube, cfgpu: ServedCfgpu, safe: ServedSafe, tmp_path: Path
+) -> AsyncIterator[tuple[SafeWorld, OperatorProcess, OperatorProcess]]:
     install_crds(kube.emulator.cluster)
-    first = replica(kube, cfgpu, tmp_path / "first.log")
-    second = replica(kube, cfgpu, tmp_path / "second.log")
+    first = replica(kube, cfgpu, safe, tmp_path / "first.log")
+    second = replica(kube, cfgpu, safe, tmp_path / "second.log")
     await first.start()
     await eventually(lambda: LEADING in first.log(), what="the first replica leads")
     await second.start()
     await eventually(lambda: "waiting to lead" in second.log(), what="the second one waits")
-    yield World(kube, cfgpu, first), first, second
+    world = SafeWorld(kube, cfgpu, first)
+    world.safe = safe
+    yield world, first, second
     await first.stop()
     await second.stop()
 
@@ -49,12 +52,14 @@ def lease(world: World) -> dict[str, object]:
 
 
 async def test_only_the_leader_acts_and_the_standby_takes_over_after_a_crash(
-    replicas: tuple[World, OperatorProcess, OperatorProcess],
+    replicas: tuple[SafeWorld, OperatorProcess, OperatorProcess],
 ) -> None:
     world, first, second = replicas
     for name in ("a", "b", "c"):
         world.apply(name)
+    world.submit("job")
     await eventually(lambda: len(world.cfgpu.emulator.calls("instance/create")) == 3)
+    await eventually(lambda: world.wstatus("job").get("workloadId"), what="submitted")
     world.cfgpu.clock.advance(5)
     for name in ("a", "b", "c"):
         await world.phase(name, "Running")
@@ -78,11 +83,12 @@ async def test_only_the_leader_acts_and_the_standby_takes_over_after_a_crash(
     await eventually(lambda: world.get("a") is None, what="finalizer dropped")
     assert len(world.cfgpu.emulator.calls("instance/create")) == 3  # nothing rented twice
     assert len(world.cfgpu.emulator.calls("instance/{id}/release")) == 1
+    assert len(world.safe.emulator.calls("workloads.create")) == 1  # nor submitted twice
     assert instance_id is not None
 
 
 async def test_the_standby_answers_liveness_and_a_clean_stop_hands_over_at_once(
-    replicas: tuple[World, OperatorProcess, OperatorProcess],
+    replicas: tuple[SafeWorld, OperatorProcess, OperatorProcess],
 ) -> None:
     _, first, second = replicas
     liveness = second.args[-1].removeprefix("--liveness=")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from tests.conftest import SAFE_KEY, TOKEN
 from tests.helpers import eventually, eventually_async
 from tests.integration.operations.conftest import PodWorld, Series, scrape, value
 
@@ -66,6 +67,9 @@ async def test_metrics_show_calls_objects_readiness_and_errors(pod: PodWorld) ->
     cycles = value(series, P + "poller_cycle_duration_seconds_count", api="cfgpu", result="ok")
     assert (cycles or 0) >= 1
     assert value(series, "process_resident_memory_bytes")  # the client's own collectors
+    text = str(series)
+    assert TOKEN not in text
+    assert SAFE_KEY not in text
 
 
 async def test_a_deleted_object_leaves_the_objects_gauge(pod: PodWorld) -> None:
