@@ -26,7 +26,8 @@ def health(obj: dict[str, Any]) -> tuple[str, str]:
 async def test_health_follows_the_operator(pod: PodWorld) -> None:
     pod.apply("trainer")
     pod.apply("typo", gpuType="RTX 9999")
-    await eventually(lambda: pod.status("trainer").get("phase") == "Creating")
+    # CREATING on CFGPU, not just the recorded intent: the clock moves only after the create.
+    await eventually(lambda: pod.status("trainer").get("cfgpuStatus") == "CREATING")
     creating = pod.get("trainer")
     assert creating is not None
     assert health(creating)[0] == "Progressing"
