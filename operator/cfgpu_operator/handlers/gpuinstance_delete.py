@@ -14,8 +14,10 @@ import kopf
 
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
 from cfgpu_operator.errors import ApiError, NotFound, PrepaidNotExpired, WrongState
+from cfgpu_operator.handlers.gpuinstance_sync import now_rfc3339
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, Runtime
 from cfgpu_operator.reconcile.adoption import match_by_name
+from cfgpu_operator.reconcile.conditions import Cond, set_condition
 from cfgpu_operator.reconcile.deletion import DeleteStep, plan_delete
 from cfgpu_operator.reconcile.gpuinstance import Seen, phase_of
 from cfgpu_operator.reconcile.verdicts import backoff_delay
@@ -99,7 +101,17 @@ async def _step(
     patch.status["cfgpuStatus"] = seen.status_code if seen else None
     if seen is not None and step.kind == "wait":
         patch.status["phase"] = phase_of(seen.status_code).value
+    _not_ready(body, patch, status, step.message)
     return await _execute(account, body, patch, step, instance_id)
+
+
+def _not_ready(body: kopf.Body, patch: kopf.Patch, status: dict[str, Any], message: str) -> None:
+    """An instance on its way out is not Ready (kubectl, Argo CD and dependants see it)."""
+    ready = Cond("Ready", "False", "Deleting", message)
+    generation = body.get("metadata", {}).get("generation")
+    conditions = set_condition(status.get("conditions") or [], ready, generation, now_rfc3339())
+    if conditions != status.get("conditions"):
+        patch.status["conditions"] = conditions
 
 
 async def _find(account: Account, name: str) -> str | None:

@@ -30,6 +30,8 @@ async def test_create_run_stop_start_and_release(world: World) -> None:
 
     world.delete("trainer")
     await eventually(lambda: instance.status == "STOPPING", what="stop on delete")
+    await eventually(lambda: world.ready("trainer").get("reason") == "Deleting")
+    assert world.ready("trainer")["status"] == "False"
     world.cfgpu.clock.advance(3)
     await eventually(lambda: instance.status == "RELEASING", what="release")
     world.cfgpu.clock.advance(3)
