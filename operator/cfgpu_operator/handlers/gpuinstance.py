@@ -45,7 +45,8 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
     async def deleted(
         *, body: kopf.Body, patch: kopf.Patch, uid: str, retry: int, **_: Any
     ) -> None:
-        async with rt.state(uid).lock:
+        state = rt.state(uid)
+        async with state.lock:
             with logs.about(KIND, body.metadata.namespace, body.metadata.name):
-                await delete(rt, body, patch, retry)
+                await delete(rt, body, patch, retry, state)
         rt.forget(uid)

@@ -15,7 +15,7 @@ import kopf
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
 from cfgpu_operator.errors import ApiError, NotFound, PrepaidNotExpired, WrongState
 from cfgpu_operator.handlers.gpuinstance_sync import now_rfc3339
-from cfgpu_operator.handlers.runtime import Account, CredentialsError, Runtime
+from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
 from cfgpu_operator.reconcile.adoption import match_by_name
 from cfgpu_operator.reconcile.conditions import Cond, set_condition
 from cfgpu_operator.reconcile.deletion import DeleteStep, plan_delete
@@ -23,7 +23,9 @@ from cfgpu_operator.reconcile.gpuinstance import Seen, phase_of
 from cfgpu_operator.reconcile.verdicts import backoff_delay
 
 
-async def delete(rt: Runtime, body: kopf.Body, patch: kopf.Patch, retry: int) -> None:
+async def delete(
+    rt: Runtime, body: kopf.Body, patch: kopf.Patch, retry: int, state: ObjectState
+) -> None:
     spec, status, meta = body.get("spec", {}), dict(body.get("status", {})), body["metadata"]
     policy = spec.get("deletionPolicy") or rt.settings.CFGPU_OPERATOR_DEFAULT_DELETION_POLICY
     instance_id, intent = status.get("instanceId"), status.get("instanceName")
@@ -36,7 +38,14 @@ async def delete(rt: Runtime, body: kopf.Body, patch: kopf.Patch, retry: int) ->
     account = rt.account(token)
     try:
         done = await _step(
-            account, body, patch, status, policy, fallback, rt.settings.CFGPU_OPERATOR_POLL_SLOW
+            account,
+            body,
+            patch,
+            status,
+            policy,
+            fallback,
+            rt.settings.CFGPU_OPERATOR_POLL_SLOW,
+            state,
         )
     except ApiError as exc:
         raise kopf.TemporaryError(f"deleting: {exc}", delay=_delay(rt, exc, retry)) from None
@@ -77,6 +86,7 @@ async def _step(
     policy: str,
     fallback: bool,
     pause: float,
+    state: ObjectState,
 ) -> bool:
     """One deletion step; True when nothing is left to do."""
     instance_id = status.get("instanceId")
@@ -85,7 +95,10 @@ async def _step(
         if instance_id is None:
             return True
         patch.status["instanceId"] = instance_id
-    seen = await _observe(account, instance_id)
+    cycle = _cycle(account)
+    # After our own stop or release, the shared poll is stale until its next cycle: read the
+    # instance directly rather than act on the old state (which would repeat the call).
+    seen = await _observe(account, instance_id, fresh=state.acted_cycle >= cycle)
     if seen is None and fallback:
         # Another account's instance is invisible to the operator's token: "not found" proves
         # nothing here, and dropping the finalizer could leave it running and billed.
@@ -102,7 +115,15 @@ async def _step(
     if seen is not None and step.kind == "wait":
         patch.status["phase"] = phase_of(seen.status_code).value
     _not_ready(body, patch, status, step.message)
-    return await _execute(account, body, patch, step, instance_id)
+    done = await _execute(account, body, patch, step, instance_id)
+    if step.kind in ("stop", "release"):
+        state.acted_cycle = cycle
+    return done
+
+
+def _cycle(account: Account) -> int:
+    snapshot = account.poller.snapshot
+    return snapshot.cycle if snapshot else -1
 
 
 def _not_ready(body: kopf.Body, patch: kopf.Patch, status: dict[str, Any], message: str) -> None:
@@ -128,9 +149,9 @@ async def _find(account: Account, name: str) -> str | None:
     return found.instance_ids[0] if found.kind == "one" else None
 
 
-async def _observe(account: Account, instance_id: str) -> Seen | None:
+async def _observe(account: Account, instance_id: str, *, fresh: bool) -> Seen | None:
     snapshot: Snapshot | None = account.poller.snapshot
-    code = snapshot.status_of(instance_id) if snapshot else None
+    code = snapshot.status_of(instance_id) if snapshot and not fresh else None
     if code is not None and code != "RELEASED":
         return Seen(code)
     try:  # not listed (or released): confirm directly; a missing instance counts as deleted

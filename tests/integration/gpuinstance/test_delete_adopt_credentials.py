@@ -169,3 +169,21 @@ async def test_deleted_secret_does_not_leak_an_instance(world: World) -> None:
     # The user lets go of it explicitly:
     world.patch_spec("team", {"deletionPolicy": "Orphan"})
     await eventually(lambda: world.get("team") is None, within=60, what="orphaned")
+
+
+async def test_delete_never_repeats_a_call_while_the_poll_is_stale(world: World) -> None:
+    world.apply("slow-news")
+    await eventually(lambda: world.status("slow-news").get("cfgpuStatus") == "CREATING")
+    world.cfgpu.clock.advance(5)
+    await world.phase("slow-news", "Running")
+    # Polls now take 1.5 s: the delete handler retries (every 0.2 s) long before the shared
+    # snapshot shows what its last call did.
+    world.cfgpu.emulator.faults.latency("instance/page", 1.5, times=1000)
+    world.delete("slow-news")
+    await eventually(lambda: world.cfgpu.emulator.calls("instance/{id}/stop"), what="stop")
+    world.cfgpu.clock.advance(5)
+    await eventually(lambda: world.cfgpu.emulator.calls("instance/{id}/release"), what="release")
+    world.cfgpu.clock.advance(5)
+    await eventually(lambda: world.get("slow-news") is None, what="gone")
+    assert len(world.cfgpu.emulator.calls("instance/{id}/stop")) == 1
+    assert len(world.cfgpu.emulator.calls("instance/{id}/release")) == 1

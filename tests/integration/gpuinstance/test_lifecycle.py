@@ -39,4 +39,7 @@ async def test_create_run_stop_start_and_release(world: World) -> None:
     assert [c.endpoint for c in world.cfgpu.emulator.calls("instance/create")] == [
         "instance/create"
     ]
+    # Each call exactly once, however often the delete handler ran before the next poll.
+    assert len(world.cfgpu.emulator.calls("instance/{id}/stop")) == 2  # spec change, delete
+    assert len(world.cfgpu.emulator.calls("instance/{id}/release")) == 1
     await eventually(lambda: world.events("InstanceCreated"), what="Event (async)")
