@@ -25,15 +25,17 @@ HEADER = (
 )
 
 
-def render(
-    values: dict[str, Any] | None = None, namespace: str = NAMESPACE
-) -> dict[str, list[dict[str, Any]]]:
-    """Template path -> the objects it rendered (empty documents dropped)."""
+def _rendered(values: dict[str, Any] | None) -> dict[str, str]:
+    """Template path -> rendered text, as `helm template` would produce it."""
     with helm.Chart.load(CHART) as chart:
-        rendered = chart.render(values or {}, name=RELEASE, namespace=namespace)
+        return chart.render(values or {}, name=RELEASE, namespace=NAMESPACE)
+
+
+def render(values: dict[str, Any] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Template path -> the objects it rendered (empty documents dropped)."""
     return {
         path: [doc for doc in yaml.safe_load_all(text) if doc]
-        for path, text in rendered.items()
+        for path, text in _rendered(values).items()
         if path.endswith(".yaml")
     }
 
@@ -43,9 +45,7 @@ def objects(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
 
 
 def notes(values: dict[str, Any] | None = None) -> str:
-    with helm.Chart.load(CHART) as chart:
-        rendered = chart.render(values or {}, name=RELEASE, namespace=NAMESPACE)
-    return rendered[f"{RELEASE}/templates/NOTES.txt"]
+    return _rendered(values)[f"{RELEASE}/templates/NOTES.txt"]
 
 
 def chart_crds() -> dict[str, str]:

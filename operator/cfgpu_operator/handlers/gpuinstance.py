@@ -9,7 +9,7 @@ import kopf
 from cfgpu_operator import logs
 from cfgpu_operator.handlers.gpuinstance_delete import delete
 from cfgpu_operator.handlers.gpuinstance_sync import Sync
-from cfgpu_operator.handlers.observability import record_outcome
+from cfgpu_operator.handlers.observability import reconciling
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
@@ -26,11 +26,8 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         state = rt.state(uid)
         managed = {key: next(iter(owners), "") for key, owners in index.items()}
         async with state.lock:
-            with logs.about(KIND, body.metadata.namespace, body.metadata.name):
-                try:
-                    await Sync(rt, body, patch, managed, state).run()
-                finally:
-                    record_outcome(KIND, uid, body, patch)
+            with reconciling(KIND, uid, body, patch):
+                await Sync(rt, body, patch, managed, state).run()
 
     register_reconcile(registry, RESOURCE, "gpuinstance", reconcile, interval)
 

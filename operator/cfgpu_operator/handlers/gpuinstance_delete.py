@@ -16,6 +16,7 @@ from cfgpu_operator.clients.cfgpu_poller import Snapshot
 from cfgpu_operator.errors import ApiError, NotFound, PrepaidNotExpired, WrongState
 from cfgpu_operator.handlers.gpuinstance_sync import now_rfc3339
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
+from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.adoption import match_by_name
 from cfgpu_operator.reconcile.conditions import Cond, set_condition
 from cfgpu_operator.reconcile.deletion import DeleteStep, plan_delete
@@ -131,8 +132,7 @@ def _not_ready(body: kopf.Body, patch: kopf.Patch, status: dict[str, Any], messa
     ready = Cond("Ready", "False", "Deleting", message)
     generation = body.get("metadata", {}).get("generation")
     conditions = set_condition(status.get("conditions") or [], ready, generation, now_rfc3339())
-    if conditions != status.get("conditions"):
-        patch.status["conditions"] = conditions
+    status_fields.write_changes(patch.status, status, {"conditions": conditions})
 
 
 async def _find(account: Account, name: str) -> str | None:

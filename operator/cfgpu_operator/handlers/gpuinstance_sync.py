@@ -280,8 +280,7 @@ class Sync:
         self.rt.schedule_retry(self.state, v)
 
     def _write(self, desired: dict[str, Any]) -> None:
-        for key, value in status_fields.changes(self.status, desired).items():
-            self.patch.status[key] = value
+        status_fields.write_changes(self.patch.status, self.status, desired)
 
 
 def _seen(snapshot: Snapshot, instance_id: str | None) -> Seen | None:

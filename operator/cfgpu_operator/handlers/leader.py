@@ -119,7 +119,7 @@ class Elector:
 
     async def wait_until_leader(self) -> None:
         log.info("waiting to lead: Lease %s (this replica is %s)", self._where(), self.me)
-
+        # The Lease is polled, as client-go does: there is no event to wait on.
         while not await asyncio.to_thread(self.try_acquire):  # noqa: ASYNC110
             await asyncio.sleep(self.timing.retry)
         log.info("leading: this replica holds Lease %s", self._where())

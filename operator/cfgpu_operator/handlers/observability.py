@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import kopf
 
-from cfgpu_operator import metrics
+from cfgpu_operator import logs, metrics
 from cfgpu_operator.reconcile.conditions import condition
 from cfgpu_operator.reconcile.status import epoch
+
+
+@contextlib.contextmanager
+def reconciling(kind: str, uid: str, body: kopf.Body, patch: kopf.Patch) -> Iterator[None]:
+    """Around one reconcile: log lines name the object, and the outcome reaches the metrics
+    whether it succeeded or raised."""
+    with logs.about(kind, body.metadata.namespace, body.metadata.name):
+        try:
+            yield
+        finally:
+            record_outcome(kind, uid, body, patch)
 
 
 def record_outcome(kind: str, uid: str, body: kopf.Body, patch: kopf.Patch) -> None:

@@ -9,7 +9,7 @@ import kopf
 
 from cfgpu_operator import logs
 from cfgpu_operator.errors import ApiError, NotFound
-from cfgpu_operator.handlers.observability import record_outcome
+from cfgpu_operator.handlers.observability import reconciling
 from cfgpu_operator.handlers.runtime import CredentialsError, Runtime
 from cfgpu_operator.handlers.safeworkload_sync import SyncWorkload
 from cfgpu_operator.handlers.wiring import register_reconcile
@@ -30,11 +30,8 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         ids: kopf.Index[tuple[str, str], str] = kwargs["safe_workload_ids"]
         state = rt.state(uid)
         async with state.lock:
-            with logs.about(KIND, body.metadata.namespace, body.metadata.name):
-                try:
-                    await SyncWorkload(rt, body, patch, state, _first(ready), _first(ids)).run()
-                finally:
-                    record_outcome(KIND, uid, body, patch)
+            with reconciling(KIND, uid, body, patch):
+                await SyncWorkload(rt, body, patch, state, _first(ready), _first(ids)).run()
 
     register_reconcile(registry, RESOURCE, "safeworkload", reconcile, interval)
 

@@ -329,8 +329,7 @@ class SyncWorkload:
             conditions, Cond("Synced", "True", "Synced"), self.generation, stamp
         )
         desired["conditions"] = conditions
-        for key, value in status_fields.changes(self.status, desired).items():
-            self.patch.status[key] = value
+        status_fields.write_changes(self.patch.status, self.status, desired)
 
     def _fail(self, v: Verdict, message: str, code: str) -> None:
         conditions = self.status.get("conditions", [])
@@ -347,7 +346,6 @@ class SyncWorkload:
             "lastError": {"code": code, "message": message},
             "observedGeneration": self.generation,
         }
-        for key, value in status_fields.changes(self.status, desired).items():
-            self.patch.status[key] = value
+        status_fields.write_changes(self.patch.status, self.status, desired)
         count_error(KIND, v.reason)
         self.rt.schedule_retry(self.state, v)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,3 +53,10 @@ def changes(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
         for key, value in desired.items()
         if current.get(key) != value and not (value is None and key not in current)
     }
+
+
+def write_changes(
+    target: MutableMapping[str, Any], current: dict[str, Any], desired: dict[str, Any]
+) -> None:
+    """Put into ``target`` (a handler's status patch) only what differs from ``current``."""
+    target.update(changes(current, desired))

@@ -152,6 +152,15 @@ class World:
         )
         return self.status(name, namespace)
 
+    async def release_deleted(self, name: str, namespace: str = "default") -> None:
+        """Walk a deleted, running instance through stop and release until the object goes."""
+        calls = self.cfgpu.emulator.calls
+        await eventually(lambda: calls("instance/{id}/stop"), what=f"{name}: stop")
+        self.cfgpu.clock.advance(5)
+        await eventually(lambda: calls("instance/{id}/release"), what=f"{name}: release")
+        self.cfgpu.clock.advance(5)
+        await eventually(lambda: self.get(name, namespace) is None, what=f"{name}: gone")
+
     def events(self, reason: str | None = None) -> list[dict[str, Any]]:
         events_kind = self.cluster.registry.get("", "v1", "events")
         assert events_kind is not None

@@ -26,9 +26,5 @@ async def test_unset_policy_follows_the_operator_default_and_the_spec_wins(world
     world.delete("kept")
     await eventually(lambda: world.get("kept") is None, what="kept: finalizer dropped")
     world.delete("released")
-    await eventually(lambda: world.cfgpu.emulator.calls("instance/{id}/stop"), what="stop")
-    world.cfgpu.clock.advance(5)
-    await eventually(lambda: world.cfgpu.emulator.calls("instance/{id}/release"), what="release")
-    world.cfgpu.clock.advance(5)
-    await eventually(lambda: world.get("released") is None, what="released: finalizer dropped")
+    await world.release_deleted("released")
     assert [i.id for i in world.instances()] == [kept_id]

@@ -180,10 +180,6 @@ async def test_delete_never_repeats_a_call_while_the_poll_is_stale(world: World)
     # snapshot shows what its last call did.
     world.cfgpu.emulator.faults.latency("instance/page", 1.5, times=1000)
     world.delete("slow-news")
-    await eventually(lambda: world.cfgpu.emulator.calls("instance/{id}/stop"), what="stop")
-    world.cfgpu.clock.advance(5)
-    await eventually(lambda: world.cfgpu.emulator.calls("instance/{id}/release"), what="release")
-    world.cfgpu.clock.advance(5)
-    await eventually(lambda: world.get("slow-news") is None, what="gone")
+    await world.release_deleted("slow-news")
     assert len(world.cfgpu.emulator.calls("instance/{id}/stop")) == 1
     assert len(world.cfgpu.emulator.calls("instance/{id}/release")) == 1

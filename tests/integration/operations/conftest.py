@@ -3,7 +3,6 @@ several replicas against one cluster."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,18 +11,12 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from cfgpu_operator.demo import free_port
 from tests.conftest import SAFE_KEY, ServedCfgpu, ServedKube, ServedSafe
 from tests.integration.gpuinstance.conftest import OperatorProcess, install_crds
 from tests.integration.safeworkload.conftest import SafeWorld
 
 Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -77,12 +77,7 @@ async def test_only_the_leader_acts_and_the_standby_takes_over_after_a_crash(
     world.operator = second
     world.delete("a")
     instance_id = world.status("a").get("instanceId")
-    stops = lambda: world.cfgpu.emulator.calls("instance/{id}/stop")  # noqa: E731
-    await eventually(stops, what="stop on delete")
-    world.cfgpu.clock.advance(5)
-    await eventually(lambda: world.cfgpu.emulator.calls("instance/{id}/release"), what="release")
-    world.cfgpu.clock.advance(5)
-    await eventually(lambda: world.get("a") is None, what="finalizer dropped")
+    await world.release_deleted("a")
     assert len(world.cfgpu.emulator.calls("instance/create")) == 3  # nothing rented twice
     assert len(world.cfgpu.emulator.calls("instance/{id}/release")) == 1
     assert len(world.safe.emulator.calls("workloads.create")) == 1  # nor submitted twice
