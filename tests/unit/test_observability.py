@@ -67,10 +67,9 @@ def test_time_to_ready_is_observed_once_per_transition(
     kind = "UnitTestKind"
     count = "cfgpu_operator_time_to_ready_seconds_count"
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
-    body = {"metadata": {"creationTimestamp": created}, "status": {"conditions": before}}
-    patch = {"status": {"conditions": after, "phase": "Running"}}
+    written = {"conditions": after, "phase": "Running"}
     was = _sample(count, kind=kind)
-    record_outcome(kind, "uid-1", body, patch)  # type: ignore[arg-type]
+    record_outcome(kind, "uid-1", {"conditions": before}, written, created)
     assert _sample(count, kind=kind) - was == (1 if observed else 0)
     metrics.OBJECTS.forget("uid-1")
 

@@ -26,7 +26,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         state = rt.state(uid)
         managed = {key: next(iter(owners), "") for key, owners in index.items()}
         async with state.lock:
-            with reconciling(KIND, uid, body, patch):
+            with reconciling(KIND, uid, body, patch, state):
                 await Sync(rt, body, patch, managed, state).run()
 
     register_reconcile(registry, RESOURCE, "gpuinstance", reconcile, interval)
@@ -45,5 +45,8 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         state = rt.state(uid)
         async with state.lock:
             with logs.about(KIND, body.metadata.namespace, body.metadata.name):
-                await delete(rt, body, patch, retry, state)
+                try:
+                    await delete(rt, body, patch, retry, state)
+                finally:
+                    state.remember(patch)
         rt.forget(uid)

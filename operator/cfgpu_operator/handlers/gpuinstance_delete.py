@@ -27,7 +27,7 @@ from cfgpu_operator.reconcile.verdicts import backoff_delay
 async def delete(
     rt: Runtime, body: kopf.Body, patch: kopf.Patch, retry: int, state: ObjectState
 ) -> None:
-    spec, status, meta = body.get("spec", {}), dict(body.get("status", {})), body["metadata"]
+    spec, status, meta = body.get("spec", {}), state.view(body), body["metadata"]
     policy = spec.get("deletionPolicy") or rt.settings.CFGPU_OPERATOR_DEFAULT_DELETION_POLICY
     instance_id, intent = status.get("instanceId"), status.get("instanceName")
     if policy == "Orphan" or (instance_id is None and intent is None):
@@ -132,7 +132,8 @@ def _not_ready(body: kopf.Body, patch: kopf.Patch, status: dict[str, Any], messa
     ready = Cond("Ready", "False", "Deleting", message)
     generation = body.get("metadata", {}).get("generation")
     conditions = set_condition(status.get("conditions") or [], ready, generation, now_rfc3339())
-    status_fields.write_changes(patch.status, status, {"conditions": conditions})
+    seen = body.get("status") or {}
+    status_fields.write_changes(patch.status, {"conditions": conditions}, seen, status)
 
 
 async def _find(account: Account, name: str) -> str | None:

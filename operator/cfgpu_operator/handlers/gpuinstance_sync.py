@@ -44,7 +44,8 @@ class Sync:
     ) -> None:
         self.rt, self.body, self.patch, self.state = rt, body, patch, state
         self.spec: Mapping[str, Any] = body.get("spec", {})
-        self.status: dict[str, Any] = dict(body.get("status", {}))
+        self.seen: dict[str, Any] = dict(body.get("status") or {})  # as the body shows it
+        self.status = state.view(body)  # as this process last left it: what it decides on
         self.meta = body["metadata"]
         self.generation = self.meta.get("generation")
         self.managed = managed  # index: instanceId -> "namespace/name"
@@ -280,7 +281,7 @@ class Sync:
         self.rt.schedule_retry(self.state, v)
 
     def _write(self, desired: dict[str, Any]) -> None:
-        status_fields.write_changes(self.patch.status, self.status, desired)
+        status_fields.write_changes(self.patch.status, desired, self.seen, self.status)
 
 
 def _seen(snapshot: Snapshot, instance_id: str | None) -> Seen | None:

@@ -4,38 +4,49 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import kopf
 
 from cfgpu_operator import logs, metrics
+from cfgpu_operator.handlers.runtime import ObjectState
 from cfgpu_operator.reconcile.conditions import condition
 from cfgpu_operator.reconcile.status import epoch
 
 
 @contextlib.contextmanager
-def reconciling(kind: str, uid: str, body: kopf.Body, patch: kopf.Patch) -> Iterator[None]:
-    """Around one reconcile: log lines name the object, and the outcome reaches the metrics
-    whether it succeeded or raised."""
+def reconciling(
+    kind: str, uid: str, body: kopf.Body, patch: kopf.Patch, state: ObjectState
+) -> Iterator[None]:
+    """Around one reconcile: log lines name the object, and whether it succeeded or raised,
+    its outcome reaches the metrics and what it wrote is remembered for the next one."""
+    before = state.view(body)
     with logs.about(kind, body.metadata.namespace, body.metadata.name):
         try:
             yield
         finally:
-            record_outcome(kind, uid, body, patch)
+            created = body.get("metadata", {}).get("creationTimestamp")
+            record_outcome(kind, uid, before, dict(patch.get("status") or {}), created)
+            state.remember(patch)
 
 
-def record_outcome(kind: str, uid: str, body: kopf.Body, patch: kopf.Patch) -> None:
-    """Call after a reconcile: ``patch.status`` holds what it is about to write."""
-    before: dict[str, Any] = dict(body.get("status") or {})
-    after = {**before, **dict(patch.get("status") or {})}
+def record_outcome(
+    kind: str,
+    uid: str,
+    before: Mapping[str, Any],
+    written: Mapping[str, Any],
+    created: str | None,
+) -> None:
+    """After a reconcile: the status it started from, and what it is about to write."""
+    after = {**before, **written}
     phase = after.get("phase")
     if phase:
         metrics.OBJECTS.set(uid, kind, str(phase))
     was = condition(before.get("conditions") or [], "Ready") or {}
     now = condition(after.get("conditions") or [], "Ready") or {}
     if now.get("status") == "True" and was.get("status") != "True":
-        since = was.get("lastTransitionTime") or body.get("metadata", {}).get("creationTimestamp")
+        since = was.get("lastTransitionTime") or created
         if since:
             elapsed = time.time() - epoch(str(since))
             metrics.TIME_TO_READY.labels(kind).observe(max(0.0, elapsed))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from cfgpu_operator.clients.cfgpu_poller import Poller
 from cfgpu_operator.clients.http import ClientOptions
 from cfgpu_operator.clients.safe import SafeClient
 from cfgpu_operator.clients.safe_poller import SafePoller
+from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.safeworkload import ENV_TAG
 from cfgpu_operator.reconcile.verdicts import Verdict, retry_delay
 from cfgpu_operator.settings import Settings
@@ -55,6 +57,19 @@ class ObjectState:
     attempts: int = 0  # consecutive failures, for backoff
     retry_at: float = 0.0  # monotonic time before which no new attempt is made
     submit_recorded: str | None = None  # a submit time this process stored, not yet sent
+    written: dict[str, Any] = field(default_factory=dict)  # status patched, maybe not seen yet
+
+    def view(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The status as this process last left it. A handler queued behind the lock (or
+        woken by a late watch event) holds a body from before the previous handler's patch;
+        deciding on that would repeat its warnings and skip its backoff."""
+        seen = dict(body.get("status") or {})
+        self.written = status_fields.unseen(seen, self.written)
+        return status_fields.overlay(seen, self.written)
+
+    def remember(self, patch: Mapping[str, Any]) -> None:
+        """Call with the handler's patch once it is done (Kopf applies it afterwards)."""
+        self.written.update(patch.get("status") or {})
 
 
 class Runtime:

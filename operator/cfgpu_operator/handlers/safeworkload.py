@@ -30,7 +30,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         ids: kopf.Index[tuple[str, str], str] = kwargs["safe_workload_ids"]
         state = rt.state(uid)
         async with state.lock:
-            with reconciling(KIND, uid, body, patch):
+            with reconciling(KIND, uid, body, patch, state):
                 await SyncWorkload(rt, body, patch, state, _first(ready), _first(ids)).run()
 
     register_reconcile(registry, RESOURCE, "safeworkload", reconcile, interval)
@@ -54,7 +54,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
     async def deleted(*, body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
         async with rt.state(uid).lock:
             with logs.about(KIND, body.metadata.namespace, body.metadata.name):
-                await _delete(rt, body, retry)
+                await _delete(rt, body, rt.state(uid).view(body), retry)
         rt.forget(uid)
 
 
@@ -62,8 +62,8 @@ def _first(index: Any) -> dict[Any, Any]:
     return {key: next(iter(values), None) for key, values in index.items()}
 
 
-async def _delete(rt: Runtime, body: kopf.Body, retry: int) -> None:
-    spec, status = body.get("spec", {}), body.get("status", {})
+async def _delete(rt: Runtime, body: kopf.Body, status: dict[str, Any], retry: int) -> None:
+    spec = body.get("spec", {})
     wid = status.get("workloadId")
     if spec.get("deletionPolicy") == "Orphan" or wid is None or not status.get("submittedAt"):
         kopf.info(

@@ -4,6 +4,7 @@ the hand-over of its GpuInstances when it ends."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -38,10 +39,12 @@ async def details(client: SafeClient, workload_id: str) -> dict[str, Any]:
     }
 
 
-async def hand_over(rt: Runtime, body: kopf.Body, patch: kopf.Patch) -> None:
+async def hand_over(
+    rt: Runtime, body: kopf.Body, status: Mapping[str, Any], patch: kopf.Patch
+) -> None:
     """Apply onComplete.gpuInstances once: Stop sets their spec.state, Release deletes them.
     Both are idempotent, so a crash before the status flag is written repeats them safely."""
-    spec, status = body.get("spec", {}), body.get("status", {})
+    spec = body.get("spec", {})
     action = (spec.get("onComplete") or {}).get("gpuInstances", "Keep")
     refs = spec.get("gpuInstanceRefs") or []
     if action == "Keep" or not refs or status.get("gpuInstancesApplied"):

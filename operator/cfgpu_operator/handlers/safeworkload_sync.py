@@ -57,7 +57,8 @@ class SyncWorkload:
     ) -> None:
         self.rt, self.body, self.patch, self.state = rt, body, patch, state
         self.spec: Mapping[str, Any] = body.get("spec", {})
-        self.status: dict[str, Any] = dict(body.get("status", {}))
+        self.seen: dict[str, Any] = dict(body.get("status") or {})  # as the body shows it
+        self.status = state.view(body)  # as this process last left it: what it decides on
         self.meta = body["metadata"]
         self.namespace: str = self.meta["namespace"]
         self.generation = self.meta.get("generation")
@@ -118,7 +119,7 @@ class SyncWorkload:
         if item is not None and wid and self._moved(item):
             self._extra = await details(account.client, wid)
         if step.kind == "ended":
-            await hand_over(self.rt, self.body, self.patch)
+            await hand_over(self.rt, self.body, self.status, self.patch)
         self._report(step, item)
 
     def _moved(self, item: WorkloadItem) -> bool:
@@ -329,7 +330,7 @@ class SyncWorkload:
             conditions, Cond("Synced", "True", "Synced"), self.generation, stamp
         )
         desired["conditions"] = conditions
-        status_fields.write_changes(self.patch.status, self.status, desired)
+        status_fields.write_changes(self.patch.status, desired, self.seen, self.status)
 
     def _fail(self, v: Verdict, message: str, code: str) -> None:
         conditions = self.status.get("conditions", [])
@@ -346,6 +347,6 @@ class SyncWorkload:
             "lastError": {"code": code, "message": message},
             "observedGeneration": self.generation,
         }
-        status_fields.write_changes(self.patch.status, self.status, desired)
+        status_fields.write_changes(self.patch.status, desired, self.seen, self.status)
         count_error(KIND, v.reason)
         self.rt.schedule_retry(self.state, v)

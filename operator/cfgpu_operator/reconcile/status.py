@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,7 +56,25 @@ def changes(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_changes(
-    target: MutableMapping[str, Any], current: dict[str, Any], desired: dict[str, Any]
+    target: MutableMapping[str, Any], desired: dict[str, Any], *currents: Mapping[str, Any]
 ) -> None:
-    """Put into ``target`` (a handler's status patch) only what differs from ``current``."""
-    target.update(changes(current, desired))
+    """Put into ``target`` (a handler's status patch) what differs from any of ``currents``
+    (the stored status as last seen, and as this process last left it)."""
+    for current in currents:
+        target.update(changes(dict(current), desired))
+
+
+def shows(seen: Mapping[str, Any], key: str, value: Any) -> bool:
+    """Whether a stored status already holds what a merge patch wrote to ``key``."""
+    return key not in seen if value is None else seen.get(key) == value
+
+
+def unseen(seen: Mapping[str, Any], written: Mapping[str, Any]) -> dict[str, Any]:
+    """What was written that the stored status does not show (yet)."""
+    return {key: value for key, value in written.items() if not shows(seen, key, value)}
+
+
+def overlay(seen: Mapping[str, Any], written: Mapping[str, Any]) -> dict[str, Any]:
+    """``seen`` with ``written`` applied as a top-level merge patch (None removes)."""
+    out = {**seen, **written}
+    return {key: value for key, value in out.items() if value is not None}

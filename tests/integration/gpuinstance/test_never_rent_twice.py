@@ -57,3 +57,20 @@ async def test_two_instances_with_our_name_stop_everything(world: World) -> None
     )
     await eventually(lambda: world.events("AmbiguousInstance"), what="Warning event")
     assert len(world.cfgpu.emulator.calls("instance/create")) == 1
+
+
+async def test_a_lagging_watch_repeats_no_call(world: World) -> None:
+    """Every handler until the watch catches up holds a body from before the last patch."""
+    world.kube.emulator.watches.lag = 1.0
+    world.apply("trainer")
+    await eventually(lambda: world.status("trainer").get("instanceId"), what="rented")
+    world.cfgpu.clock.advance(5)
+    await world.phase("trainer", "Running")
+    world.delete("trainer")
+    await world.release_deleted("trainer")
+    calls = world.cfgpu.emulator.calls
+    counts = [
+        len(calls(e)) for e in ("instance/create", "instance/{id}/stop", "instance/{id}/release")
+    ]
+    assert counts == [1, 1, 1]
+    assert [e["message"].split()[0] for e in world.events("InstanceCreated")] == ["rented"]

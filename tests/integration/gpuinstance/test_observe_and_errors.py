@@ -106,6 +106,20 @@ async def test_insufficient_balance_warns_once_per_episode(world: World) -> None
     assert len(world.events("InsufficientBalance")) == 1
 
 
+async def test_lagging_watch_does_not_undo_the_last_reconcile(world: World) -> None:
+    """Handlers queued behind a reconcile hold the body from before its status patch until
+    the watch brings the patch back: they must neither warn again nor skip the backoff."""
+    world.kube.emulator.watches.lag = 1.0
+    account = next(iter(world.cfgpu.emulator.state.accounts.values()))
+    account.balance = 0.5
+    world.apply("poor")
+    await eventually(lambda: world.ready("poor").get("reason") == "InsufficientBalance")
+    attempts = len(world.cfgpu.emulator.calls("instance/create"))
+    await asyncio.sleep(1.5)  # five reconcile ticks on stale bodies, inside the 2 s retry pause
+    assert len(world.events("InsufficientBalance")) == 1
+    assert len(world.cfgpu.emulator.calls("instance/create")) == attempts == 1
+
+
 async def test_invalid_spec_is_not_retried_until_the_spec_changes(world: World) -> None:
     world.apply("typo", gpuType="RTX 9999")
     await eventually(lambda: world.ready("typo").get("reason") == "InvalidSpec")

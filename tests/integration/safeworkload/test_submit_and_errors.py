@@ -148,3 +148,20 @@ async def test_platform_outage_backs_off(sworld: SafeWorld) -> None:
         within=30,
         what="submitted once the platform is back",
     )
+
+
+async def test_a_lagging_watch_submits_and_deletes_once(sworld: SafeWorld) -> None:
+    """Every handler until the watch catches up holds a body from before the last patch."""
+    sworld.kube.emulator.watches.lag = 1.0
+    safe = sworld.safe
+    sworld.submit("train")
+    await eventually(lambda: safe.emulator.state.workloads, what="submitted")
+    safe.clock.advance(6)  # visible, scheduled, dispatched, running
+    await sworld.wphase("train", "Running")
+    (workload,) = safe.emulator.state.workloads.values()
+    safe.emulator.state.finish(workload.id, "Failed")
+    await sworld.wphase("train", "Failed")
+    sworld.cluster.delete(sworld.workloads_kind(), "default", "train")
+    await eventually(lambda: workload.deleted, what="deleted on the platform")
+    assert len(safe.emulator.calls("workloads.create")) == 1
+    assert len(sworld.events("Submitted")) == 1

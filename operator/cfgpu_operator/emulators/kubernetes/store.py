@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import copy
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ class Event:
     type: str  # ADDED, MODIFIED, DELETED
     object: Obj
     rv: int
+    at: float = field(default_factory=time.monotonic, compare=False)  # when it happened
 
 
 @dataclass(eq=False)

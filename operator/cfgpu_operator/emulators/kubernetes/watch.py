@@ -27,6 +27,9 @@ class WatchHub:
     def __init__(self, store: Store, bookmark_interval: float = 60.0) -> None:
         self.store = store
         self.bookmark_interval = bookmark_interval
+        # A loaded API server delivers watch events late; handlers then hold bodies older
+        # than what was already written. Seconds each event waits before it is sent.
+        self.lag = 0.0
         self.open: set[tuple[ResourceType, Watcher]] = set()
 
     def close(self, resource: str | None = None) -> int:
@@ -117,6 +120,8 @@ class WatchHub:
                 continue
             if event is None:
                 return
+            if (late := event.at + self.lag - time.monotonic()) > 0:
+                await asyncio.sleep(late)
             await _send(response, event.type, render(event.object))
 
 

@@ -1,0 +1,79 @@
+"""Status as this process last left it, while the watch has not brought its patches back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cfgpu_operator.handlers.runtime import ObjectState
+from cfgpu_operator.reconcile.status import overlay, unseen, write_changes
+
+FAILED = {"phase": "Creating", "lastError": {"code": "52001", "message": "poor"}}
+
+
+@pytest.mark.parametrize(
+    ("seen", "written", "pending"),
+    [
+        ({}, FAILED, FAILED),  # the body predates the patch
+        (FAILED, FAILED, {}),  # the watch brought it back
+        ({"phase": "Creating"}, FAILED, {"lastError": FAILED["lastError"]}),
+        ({"lastError": {"code": "1"}}, {"lastError": None}, {"lastError": None}),
+        ({}, {"lastError": None}, {}),  # a removal the body already shows
+        ({"phase": "Running"}, {"phase": "Creating"}, {"phase": "Creating"}),
+    ],
+)
+def test_unseen_is_what_the_body_does_not_show(
+    seen: dict[str, Any], written: dict[str, Any], pending: dict[str, Any]
+) -> None:
+    assert unseen(seen, written) == pending
+
+
+@pytest.mark.parametrize(
+    ("seen", "written", "view"),
+    [
+        ({"phase": "Creating"}, {}, {"phase": "Creating"}),
+        ({"phase": "Creating"}, {"phase": "Running"}, {"phase": "Running"}),
+        (
+            {"phase": "Running", "lastError": {"code": "1"}},
+            {"lastError": None},
+            {"phase": "Running"},
+        ),
+        ({}, {"instanceId": "i-1"}, {"instanceId": "i-1"}),
+    ],
+)
+def test_overlay_is_a_top_level_merge_patch(
+    seen: dict[str, Any], written: dict[str, Any], view: dict[str, Any]
+) -> None:
+    assert overlay(seen, written) == view
+
+
+@pytest.mark.parametrize(
+    ("seen", "view", "desired", "patch"),
+    [
+        # the body lags but we already wrote it: written again, harmlessly
+        ({}, {"phase": "Running"}, {"phase": "Running"}, {"phase": "Running"}),
+        # the body shows it but our newer patch changed it: put it back
+        ({"phase": "Running"}, {"phase": "Stopped"}, {"phase": "Running"}, {"phase": "Running"}),
+        # an error we wrote, not yet seen, must still be cleared
+        ({}, {"lastError": {"code": "1"}}, {"lastError": None}, {"lastError": None}),
+        ({"phase": "Running"}, {"phase": "Running"}, {"phase": "Running"}, {}),
+    ],
+)
+def test_changes_are_written_against_both_the_body_and_our_last_patch(
+    seen: dict[str, Any], view: dict[str, Any], desired: dict[str, Any], patch: dict[str, Any]
+) -> None:
+    target: dict[str, Any] = {}
+    write_changes(target, desired, seen, view)
+    assert target == patch
+
+
+def test_object_state_forgets_a_patch_once_the_body_shows_it() -> None:
+    state = ObjectState()
+    state.remember({"status": FAILED})
+    stale = {"status": {"phase": "Pending"}}
+    assert state.view(stale) == FAILED  # decisions see the failure already written
+    assert state.view({"status": FAILED}) == FAILED
+    assert state.written == {}
+    # once the body confirms a patch, the body alone is the truth again
+    assert state.view(stale) == {"phase": "Pending"}
