@@ -57,19 +57,21 @@ class ObjectState:
     attempts: int = 0  # consecutive failures, for backoff
     retry_at: float = 0.0  # monotonic time before which no new attempt is made
     submit_recorded: str | None = None  # a submit time this process stored, not yet sent
-    written: dict[str, Any] = field(default_factory=dict)  # status patched, maybe not seen yet
+    # status fields patched (value, monotonic time) that the body may not show yet
+    written: dict[str, tuple[Any, float]] = field(default_factory=dict)
 
     def view(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The status as this process last left it. A handler queued behind the lock (or
         woken by a late watch event) holds a body from before the previous handler's patch;
-        deciding on that would repeat its warnings and skip its backoff."""
+        deciding on that would repeat its warnings and calls and skip its backoff."""
         seen = dict(body.get("status") or {})
-        self.written = status_fields.unseen(seen, self.written)
-        return status_fields.overlay(seen, self.written)
+        self.written = status_fields.unseen(seen, self.written, time.monotonic())
+        return status_fields.overlay(seen, {k: v for k, (v, _) in self.written.items()})
 
     def remember(self, patch: Mapping[str, Any]) -> None:
         """Call with the handler's patch once it is done (Kopf applies it afterwards)."""
-        self.written.update(patch.get("status") or {})
+        now = time.monotonic()
+        self.written.update({k: (v, now) for k, v in (patch.get("status") or {}).items()})
 
 
 class Runtime:

@@ -69,9 +69,21 @@ def shows(seen: Mapping[str, Any], key: str, value: Any) -> bool:
     return key not in seen if value is None else seen.get(key) == value
 
 
-def unseen(seen: Mapping[str, Any], written: Mapping[str, Any]) -> dict[str, Any]:
-    """What was written that the stored status does not show (yet)."""
-    return {key: value for key, value in written.items() if not shows(seen, key, value)}
+# How long a patch the stored status does not show is trusted over it. Watch events are
+# normally milliseconds late; past this, the stored status wins: someone edited it by hand
+# (kubectl edit --subresource=status), or the patch never landed.
+TRUST_UNSEEN = 5.0
+
+
+def unseen(
+    seen: Mapping[str, Any], written: Mapping[str, tuple[Any, float]], now: float
+) -> dict[str, tuple[Any, float]]:
+    """What was written (value, when) that the stored status does not show yet."""
+    return {
+        key: (value, at)
+        for key, (value, at) in written.items()
+        if not shows(seen, key, value) and now - at < TRUST_UNSEEN
+    }
 
 
 def overlay(seen: Mapping[str, Any], written: Mapping[str, Any]) -> dict[str, Any]:

@@ -106,6 +106,7 @@ async def test_insufficient_balance_warns_once_per_episode(world: World) -> None
     assert len(world.events("InsufficientBalance")) == 1
 
 
+@pytest.mark.parametrize("operator_env", [{"CFGPU_OPERATOR_SLOW_RETRY": "10"}])  # >= 5 s
 async def test_lagging_watch_does_not_undo_the_last_reconcile(world: World) -> None:
     """Handlers queued behind a reconcile hold the body from before its status patch until
     the watch brings the patch back: they must neither warn again nor skip the backoff."""
@@ -115,7 +116,7 @@ async def test_lagging_watch_does_not_undo_the_last_reconcile(world: World) -> N
     world.apply("poor")
     await eventually(lambda: world.ready("poor").get("reason") == "InsufficientBalance")
     attempts = len(world.cfgpu.emulator.calls("instance/create"))
-    await asyncio.sleep(1.5)  # five reconcile ticks on stale bodies, inside the 2 s retry pause
+    await asyncio.sleep(1.5)  # five reconcile ticks on stale bodies, inside the retry pause
     assert len(world.events("InsufficientBalance")) == 1
     assert len(world.cfgpu.emulator.calls("instance/create")) == attempts == 1
 

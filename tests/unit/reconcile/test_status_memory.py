@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from cfgpu_operator.handlers.runtime import ObjectState
-from cfgpu_operator.reconcile.status import overlay, unseen, write_changes
+from cfgpu_operator.reconcile.status import TRUST_UNSEEN, overlay, unseen, write_changes
 
 FAILED = {"phase": "Creating", "lastError": {"code": "52001", "message": "poor"}}
 
@@ -26,7 +26,18 @@ FAILED = {"phase": "Creating", "lastError": {"code": "52001", "message": "poor"}
 def test_unseen_is_what_the_body_does_not_show(
     seen: dict[str, Any], written: dict[str, Any], pending: dict[str, Any]
 ) -> None:
-    assert unseen(seen, written) == pending
+    stamped = {key: (value, 100.0) for key, value in written.items()}
+    assert unseen(seen, stamped, now=101.0) == {k: (v, 100.0) for k, v in pending.items()}
+
+
+@pytest.mark.parametrize(
+    ("age", "trusted"),
+    [(0.0, True), (TRUST_UNSEEN - 0.1, True), (TRUST_UNSEEN, False), (60.0, False)],
+)
+def test_an_unseen_patch_is_trusted_only_for_a_while(age: float, trusted: bool) -> None:
+    """Past the bound the body wins: a hand edit of status, or a patch that never landed."""
+    written = {"instanceId": ("i-1", 100.0)}
+    assert bool(unseen({}, written, now=100.0 + age)) == trusted
 
 
 @pytest.mark.parametrize(
