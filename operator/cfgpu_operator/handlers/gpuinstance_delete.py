@@ -132,8 +132,7 @@ def _not_ready(body: kopf.Body, patch: kopf.Patch, status: dict[str, Any], messa
     ready = Cond("Ready", "False", "Deleting", message)
     generation = body.get("metadata", {}).get("generation")
     conditions = set_condition(status.get("conditions") or [], ready, generation, now_rfc3339())
-    seen = body.get("status") or {}
-    status_fields.write_changes(patch.status, {"conditions": conditions}, seen, status)
+    status_fields.write_changes(patch.status, status, {"conditions": conditions})
 
 
 async def _find(account: Account, name: str) -> str | None:

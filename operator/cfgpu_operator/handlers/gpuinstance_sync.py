@@ -44,8 +44,7 @@ class Sync:
     ) -> None:
         self.rt, self.body, self.patch, self.state = rt, body, patch, state
         self.spec: Mapping[str, Any] = body.get("spec", {})
-        self.seen: dict[str, Any] = dict(body.get("status") or {})  # as the body shows it
-        self.status = state.view(body)  # as this process last left it: what it decides on
+        self.status = state.view(body)  # as this process last left it, not as the body shows
         self.meta = body["metadata"]
         self.generation = self.meta.get("generation")
         self.managed = managed  # index: instanceId -> "namespace/name"
@@ -281,7 +280,7 @@ class Sync:
         self.rt.schedule_retry(self.state, v)
 
     def _write(self, desired: dict[str, Any]) -> None:
-        status_fields.write_changes(self.patch.status, desired, self.seen, self.status)
+        status_fields.write_changes(self.patch.status, self.status, desired)
 
 
 def _seen(snapshot: Snapshot, instance_id: str | None) -> Seen | None:

@@ -57,8 +57,7 @@ class SyncWorkload:
     ) -> None:
         self.rt, self.body, self.patch, self.state = rt, body, patch, state
         self.spec: Mapping[str, Any] = body.get("spec", {})
-        self.seen: dict[str, Any] = dict(body.get("status") or {})  # as the body shows it
-        self.status = state.view(body)  # as this process last left it: what it decides on
+        self.status = state.view(body)  # as this process last left it, not as the body shows
         self.meta = body["metadata"]
         self.namespace: str = self.meta["namespace"]
         self.generation = self.meta.get("generation")
@@ -330,7 +329,7 @@ class SyncWorkload:
             conditions, Cond("Synced", "True", "Synced"), self.generation, stamp
         )
         desired["conditions"] = conditions
-        status_fields.write_changes(self.patch.status, desired, self.seen, self.status)
+        status_fields.write_changes(self.patch.status, self.status, desired)
 
     def _fail(self, v: Verdict, message: str, code: str) -> None:
         conditions = self.status.get("conditions", [])
@@ -347,6 +346,6 @@ class SyncWorkload:
             "lastError": {"code": code, "message": message},
             "observedGeneration": self.generation,
         }
-        status_fields.write_changes(self.patch.status, desired, self.seen, self.status)
+        status_fields.write_changes(self.patch.status, self.status, desired)
         count_error(KIND, v.reason)
         self.rt.schedule_retry(self.state, v)

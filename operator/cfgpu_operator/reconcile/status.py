@@ -56,12 +56,12 @@ def changes(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_changes(
-    target: MutableMapping[str, Any], desired: dict[str, Any], *currents: Mapping[str, Any]
+    target: MutableMapping[str, Any], current: dict[str, Any], desired: dict[str, Any]
 ) -> None:
-    """Put into ``target`` (a handler's status patch) what differs from any of ``currents``
-    (the stored status as last seen, and as this process last left it)."""
-    for current in currents:
-        target.update(changes(dict(current), desired))
+    """Put into ``target`` (a handler's status patch) only what differs from ``current``:
+    the status as this process last left it, so a patch still in flight is not sent twice
+    (once it is no longer trusted, ``current`` is the stored status and a lost one is)."""
+    target.update(changes(current, desired))
 
 
 def shows(seen: Mapping[str, Any], key: str, value: Any) -> bool:

@@ -51,7 +51,8 @@ async def test_cfgpu_calls_do_not_grow_with_objects(world: World) -> None:
     endpoints = {c.endpoint for c in during}
     assert endpoints <= {"instance/status", "instance/page"}
     cycles = len([c for c in during if c.endpoint == "instance/status"])
-    assert len(during) == 2 * cycles
+    pages = len(during) - cycles
+    assert abs(pages - cycles) <= 1  # one of each a cycle (one may straddle the window's edge)
     assert cycles <= window / (1.0 * 0.9) + 1  # slow interval, jitter at most 10 %
     assert len(calls("instance/create")) == OBJECTS
     # Nothing changed, so no object wrote its status (reconciles kept running meanwhile).

@@ -60,23 +60,34 @@ def test_overlay_is_a_top_level_merge_patch(
 
 
 @pytest.mark.parametrize(
-    ("seen", "view", "desired", "patch"),
+    ("seen", "written", "desired", "patch"),
     [
-        # the body lags but we already wrote it: written again, harmlessly
-        ({}, {"phase": "Running"}, {"phase": "Running"}, {"phase": "Running"}),
+        # in flight already: not sent again while the body lags
+        ({}, {"phase": "Running"}, {"phase": "Running"}, {}),
         # the body shows it but our newer patch changed it: put it back
         ({"phase": "Running"}, {"phase": "Stopped"}, {"phase": "Running"}, {"phase": "Running"}),
         # an error we wrote, not yet seen, must still be cleared
         ({}, {"lastError": {"code": "1"}}, {"lastError": None}, {"lastError": None}),
-        ({"phase": "Running"}, {"phase": "Running"}, {"phase": "Running"}, {}),
+        ({"phase": "Running"}, {}, {"phase": "Running"}, {}),
     ],
 )
-def test_changes_are_written_against_both_the_body_and_our_last_patch(
-    seen: dict[str, Any], view: dict[str, Any], desired: dict[str, Any], patch: dict[str, Any]
+def test_changes_are_written_against_the_status_as_we_left_it(
+    seen: dict[str, Any], written: dict[str, Any], desired: dict[str, Any], patch: dict[str, Any]
 ) -> None:
     target: dict[str, Any] = {}
-    write_changes(target, desired, seen, view)
+    write_changes(target, overlay(seen, written), desired)
     assert target == patch
+
+
+def test_a_patch_no_longer_trusted_is_sent_again() -> None:
+    """The body never showed it (a lost patch): once the trust runs out it is re-sent."""
+    written = {"phase": ("Running", 100.0)}
+    pending = unseen({}, written, now=100.0 + TRUST_UNSEEN)
+    target: dict[str, Any] = {}
+    write_changes(
+        target, overlay({}, {k: v for k, (v, _) in pending.items()}), {"phase": "Running"}
+    )
+    assert target == {"phase": "Running"}
 
 
 def test_object_state_forgets_a_patch_once_the_body_shows_it() -> None:
