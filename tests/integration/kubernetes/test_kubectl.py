@@ -32,7 +32,7 @@ async def kubectl(kube: ServedKube, *args: str, stdin: str | None = None) -> tup
 
 
 async def apply(kube: ServedKube, obj: dict[str, object]) -> str:
-    code, out = await kubectl(kube, "apply", "--validate=false", "-f", "-", stdin=json.dumps(obj))
+    code, out = await kubectl(kube, "apply", "-f", "-", stdin=json.dumps(obj))
     assert code == 0, out
     return out
 
@@ -57,13 +57,28 @@ async def test_apply_get_and_delete(kube: ServedKube, tmp_path: Path) -> None:
 
 async def test_apply_of_an_invalid_object_shows_the_servers_reason(kube: ServedKube) -> None:
     await apply(kube, crd())
-    code, out = await kubectl(
-        kube, "apply", "--validate=false", "-f", "-", stdin=json.dumps(widget("w2", size=99))
-    )
+    code, out = await kubectl(kube, "apply", "-f", "-", stdin=json.dumps(widget("w2", size=99)))
     assert code != 0
     assert (
         "spec.size: Invalid value: 99: spec.size in body should be less than or equal to 8" in out
     )
+
+
+async def test_apply_validates_fields_on_the_server_as_kubectl_asks(kube: ServedKube) -> None:
+    """kubectl finds fieldValidation in the OpenAPI documents and sends it (no client-side
+    schema needed): Strict by default refuses a typo, --validate=warn prints it and goes on."""
+    await apply(kube, crd())
+    typo = widget("w3", colour="blue")
+    code, out = await kubectl(kube, "apply", "-f", "-", stdin=json.dumps(typo))
+    assert code != 0
+    assert 'strict decoding error: unknown field "spec.colour"' in out
+    code, out = await kubectl(kube, "get", "wd", "w3")
+    assert code != 0
+    code, out = await kubectl(kube, "apply", "--validate=warn", "-f", "-", stdin=json.dumps(typo))
+    assert code == 0, out
+    assert 'Warning: unknown field "spec.colour"' in out
+    secret: dict[str, object] = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}}
+    assert "secret/s created" in await apply(kube, secret)  # built-ins too
 
 
 async def test_get_watch_prints_changes(kube: ServedKube) -> None:

@@ -118,6 +118,41 @@ def test_defaults_pruning_and_preserved_fields(cluster: Cluster) -> None:
     assert 'unknown field "spec.junk"' in cluster.warnings
 
 
+@pytest.mark.parametrize(
+    ("mode", "warnings"), [("Warn", ['unknown field "spec.junk"']), ("Ignore", [])]
+)
+def test_unknown_fields_are_pruned_with_or_without_a_warning(
+    cluster: Cluster, mode: str, warnings: list[str]
+) -> None:
+    cluster.begin(mode)
+    created = cluster.create(
+        widgets(cluster), "default", {"metadata": {"name": "w"}, "spec": {"size": 2, "junk": 1}}
+    )
+    assert "junk" not in created["spec"]
+    assert cluster.warnings == warnings
+
+
+def test_strict_field_validation_refuses_unknown_fields_and_stores_nothing(
+    cluster: Cluster,
+) -> None:
+    kind = widgets(cluster)
+    cluster.begin("Strict")
+    with pytest.raises(ApiStatus) as refused:
+        cluster.create(kind, "default", {"metadata": {"name": "w"}, "spec": {"junk": 1, "x": 2}})
+    assert refused.value.code == 400
+    assert refused.value.message == (
+        'Widget in version "v1" cannot be handled as a Widget: strict decoding error: '
+        'unknown field "spec.junk", unknown field "spec.x"'
+    )
+    assert cluster.list_objects(kind, "default") == []
+    cluster.begin()
+    cluster.create(kind, "default", {"metadata": {"name": "w"}, "spec": {"size": 2}})
+    cluster.begin("Strict")
+    with pytest.raises(ApiStatus):
+        cluster.patch(kind, "default", "w", MERGE, {"spec": {"junk": 1}})
+    assert cluster.get(kind, "default", "w")["metadata"]["generation"] == 1
+
+
 def test_null_in_a_non_nullable_field_is_dropped_then_defaulted(cluster: Cluster) -> None:
     created = cluster.create(
         widgets(cluster), "default", {"metadata": {"name": "w"}, "spec": {"size": 2, "color": None}}

@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 
+from cfgpu_operator.emulators.kubernetes import openapi
+from cfgpu_operator.emulators.kubernetes.app import warning_header
 from cfgpu_operator.emulators.kubernetes.discovery import preferred
 from cfgpu_operator.emulators.kubernetes.paths import Discovery, Target, parse
 from cfgpu_operator.emulators.kubernetes.registry import Registry
 from cfgpu_operator.emulators.kubernetes.selectors import field_matcher, label_matcher
-from cfgpu_operator.emulators.kubernetes.status import ApiStatus
+from cfgpu_operator.emulators.kubernetes.status import ApiStatus, field_validation
 from cfgpu_operator.emulators.kubernetes.table import human_duration, jsonpath
 
 LABELS = {"metadata": {"name": "n", "namespace": "ns", "labels": {"env": "prod", "tier": "web"}}}
@@ -167,3 +169,43 @@ def test_printer_column_json_paths(path: str, found: list[Any]) -> None:
 )
 def test_ages_print_like_kubectl(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text
+
+
+@pytest.mark.parametrize(
+    ("query", "mode"),
+    [({}, "Warn"), ({"fieldValidation": ""}, "Warn"), ({"fieldValidation": "Strict"}, "Strict")],
+)
+def test_field_validation_directive(query: dict[str, str], mode: str) -> None:
+    assert field_validation(query) == mode
+
+
+def test_an_unknown_field_validation_directive_is_refused() -> None:
+    with pytest.raises(ApiStatus) as refused:
+        field_validation({"fieldValidation": "strict"})
+    assert refused.value.code == 400
+    assert 'Unsupported value: "strict"' in refused.value.message
+
+
+def test_warning_headers_quote_their_text() -> None:
+    assert warning_header('unknown field "spec.x"') == r'299 - "unknown field \"spec.x\""'
+
+
+def test_every_kind_tells_kubectl_that_the_server_validates_fields() -> None:
+    """What kubectl apply checks before sending fieldValidation=Strict: the kind's group
+    version is listed, and a PATCH operation for its GVK takes that query parameter."""
+    registry = Registry()
+    listed = openapi.index(registry)["paths"]
+    for kind in registry:
+        relative = f"apis/{kind.group}/{kind.version}" if kind.group else f"api/{kind.version}"
+        assert relative in listed
+        doc = openapi.document(registry, kind.group, kind.version)
+        assert doc is not None
+        gvk = {"group": kind.group, "version": kind.version, "kind": kind.kind}
+        patches = [
+            item["patch"]
+            for item in doc["paths"].values()
+            if item["patch"]["x-kubernetes-group-version-kind"] == gvk
+        ]
+        assert [p["name"] for p in patches[0]["parameters"] if p["in"] == "query"] == [
+            "fieldValidation"
+        ]

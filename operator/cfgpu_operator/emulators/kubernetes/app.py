@@ -22,6 +22,7 @@ from cfgpu_operator.emulators.kubernetes.selectors import field_matcher, label_m
 from cfgpu_operator.emulators.kubernetes.status import (
     ApiStatus,
     bad_request,
+    field_validation,
     method_not_allowed,
     path_not_found,
 )
@@ -142,10 +143,16 @@ class KubernetesEmulator:
         if isinstance(found, Discovery):
             return self._discovery(found)
         assert isinstance(found, Target)  # noqa: S101 - _route sets one of the two
-        self.cluster.warnings = []
-        response = await self._resource(request, found)
+        if request[VERB] == "watch":
+            render = self._watch_render(request, found.kind)
+            matches = _matcher(request)
+            return await self.watches.serve(request, found.kind, found.namespace, matches, render)
+        body = await _body(request) if request.body_exists else None
+        # From here on nothing awaits, so this request's warnings and mode are its own.
+        self.cluster.begin(field_validation(request.query))
+        response = self._resource(request, found, body)
         for warning in self.cluster.warnings:
-            response.headers.add("Warning", f'299 - "{warning}"')
+            response.headers.add("Warning", warning_header(warning))
         return response
 
     def _discovery(self, found: Discovery) -> web.Response:
@@ -171,17 +178,14 @@ class KubernetesEmulator:
             raise path_not_found()
         return web.json_response(body)
 
-    async def _resource(self, request: web.Request, target: Target) -> web.StreamResponse:
+    def _resource(self, request: web.Request, target: Target, body: Any) -> web.Response:
         cluster, kind, ns, name = self.cluster, target.kind, target.namespace, target.name
         method, verb = request.method, request[VERB]
-        if verb == "watch":
-            render = self._watch_render(request, kind)
-            return await self.watches.serve(request, kind, ns, _matcher(request), render)
         if verb == "list":
             listed = _list(cluster, kind, ns, request)
             return web.json_response(self._maybe_table(request, kind, listed))
         if verb == "create":
-            return web.json_response(cluster.create(kind, ns, await _body(request)), status=201)
+            return web.json_response(cluster.create(kind, ns, body), status=201)
         if verb == "deletecollection":
             matches = _matcher(request)
             for obj in [o for o in cluster.list_objects(kind, ns) if matches(o)]:
@@ -192,19 +196,12 @@ class KubernetesEmulator:
             one = cluster.get(kind, ns, name)
             return web.json_response(self._maybe_table(request, kind, {"items": [one]}, one))
         if method == "PUT":
-            body = await _body(request)
             return web.json_response(cluster.replace(kind, ns, name, body, target.subresource))
         if method == "PATCH":
-            patched = cluster.patch(
-                kind,
-                ns,
-                name,
-                request.headers.get("Content-Type", ""),
-                await _body(request),
-                target.subresource,
-            )
+            media = request.headers.get("Content-Type", "")
+            patched = cluster.patch(kind, ns, name, media, body, target.subresource)
             return web.json_response(patched)
-        options = await _body(request) if request.body_exists else {}
+        options = body or {}
         if "propagationPolicy" in request.query:
             options = {**(options or {}), "propagationPolicy": request.query["propagationPolicy"]}
         return web.json_response(cluster.delete(kind, ns, name, options))
@@ -226,6 +223,12 @@ class KubernetesEmulator:
         if wants_table(request.headers.get("Accept", "")):
             return lambda obj: self._maybe_table(request, kind, {"items": [obj]})
         return lambda obj: {**obj, "apiVersion": kind.api_version, "kind": kind.kind}
+
+
+def warning_header(text: str) -> str:
+    """RFC 7234 warn-text is a quoted-string: clients drop a header with bare quotes in it."""
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{quoted}"'
 
 
 def _verb(method: str, target: Target, query: Any) -> str:

@@ -32,6 +32,7 @@ from cfgpu_operator.emulators.kubernetes.status import (
     forbidden,
     invalid,
     not_found,
+    strict_decoding,
     unsupported_media_type,
 )
 from cfgpu_operator.emulators.kubernetes.store import Obj, Store
@@ -54,11 +55,16 @@ class Cluster:
         self.registry = Registry()
         self.store = Store(history_size)
         self.warnings: list[str] = []  # Warning headers for the current request
+        self.field_validation = "Warn"  # the current request's, as a server defaults it
         self._rng = random.Random(seed)  # noqa: S311 - generateName suffixes, not secrets
         namespaces = self.registry.get("", "v1", "namespaces")
         assert namespaces is not None  # noqa: S101 - a built-in
         for name in INITIAL_NAMESPACES:
             self.create(namespaces, None, {"metadata": {"name": name}})
+
+    def begin(self, field_validation: str = "Warn") -> None:
+        """A new request: no warnings yet, and how unknown fields are to be treated."""
+        self.warnings, self.field_validation = [], field_validation
 
     def kind_of(self, key: tuple[str, str]) -> ResourceType:
         return next(k for k in self.registry if k.key == key)
@@ -140,8 +146,11 @@ class Cluster:
             return crd_errors(obj)
         if not (kind.custom and kind.schema):
             return []
-        pruned = schema.prune(kind.schema, obj, root=True)
-        self.warnings += [f'unknown field "{path}"' for path in pruned]
+        pruned = [f'unknown field "{path}"' for path in schema.prune(kind.schema, obj, root=True)]
+        if pruned and self.field_validation == "Strict":
+            raise strict_decoding(kind, pruned)
+        if self.field_validation == "Warn":
+            self.warnings += pruned
         schema.default(kind.schema, obj)
         errors = schema.validate(kind.schema, {k: v for k, v in obj.items() if k != "metadata"})
         return errors + cel.evaluate(kind.schema, _body(obj), None if old is None else _body(old))

@@ -1,8 +1,9 @@
-"""The OpenAPI v3 documents of the custom resources, as kubectl explain and kubectl's
-client-side validation read them (`/openapi/v3` and `/openapi/v3/apis/<group>/<version>`).
+"""The OpenAPI v3 documents kubectl reads (`/openapi/v3`, `/openapi/v3/api/v1` and
+`/openapi/v3/apis/<group>/<version>`): `kubectl explain`, and `kubectl apply`'s check that
+the server validates fields itself (a PATCH operation with a `fieldValidation` parameter).
 
-Built-in kinds are not described (the emulator has no schemas for them); a CRD's document
-is its structural schema with apiVersion, kind and metadata added, as the API server does.
+A CRD's schema is its structural schema with apiVersion, kind and metadata added, as the API
+server does; built-in kinds get an open schema (the emulator holds none for them).
 """
 
 from __future__ import annotations
@@ -19,18 +20,21 @@ OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 def _documented(registry: Registry) -> dict[tuple[str, str], list[ResourceType]]:
     found: dict[tuple[str, str], list[ResourceType]] = {}
     for kind in registry:
-        if kind.custom and kind.schema is not None:
-            found.setdefault((kind.group, kind.version), []).append(kind)
+        found.setdefault((kind.group, kind.version), []).append(kind)
     return found
+
+
+def _relative(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
 
 
 def index(registry: Registry) -> dict[str, Any]:
     paths = {}
-    for (group, version), _ in sorted(_documented(registry).items()):
+    for group, version in sorted(_documented(registry)):
         doc = document(registry, group, version)
         digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
-        url = f"/openapi/v3/apis/{group}/{version}?hash={digest.upper()}"
-        paths[f"apis/{group}/{version}"] = {"serverRelativeURL": url}
+        relative = _relative(group, version)
+        paths[relative] = {"serverRelativeURL": f"/openapi/v3/{relative}?hash={digest.upper()}"}
     return {"paths": paths}
 
 
@@ -42,7 +46,7 @@ def document(registry: Registry, group: str, version: str) -> dict[str, Any] | N
     paths: dict[str, Any] = {}
     for kind in kinds:
         schemas[_name(kind)] = _kind_schema(kind)
-        paths[_object_path(kind)] = {"get": _read_operation(kind)}
+        paths[_object_path(kind)] = {"get": _read(kind), "patch": _patch(kind)}
     return {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "unversioned"},
@@ -53,19 +57,39 @@ def document(registry: Registry, group: str, version: str) -> dict[str, Any] | N
 
 def _object_path(kind: ResourceType) -> str:
     scope = "namespaces/{namespace}/" if kind.namespaced else ""
-    return f"/apis/{kind.group}/{kind.version}/{scope}{kind.plural}/{{name}}"
+    return f"/{_relative(kind.group, kind.version)}/{scope}{kind.plural}/{{name}}"
 
 
-def _read_operation(kind: ResourceType) -> dict[str, Any]:
-    """The one operation kubectl looks at: reading an object (its GVK and response schema)."""
+def _response(kind: ResourceType) -> dict[str, Any]:
     ref = {"$ref": f"#/components/schemas/{_name(kind)}"}
+    return {"200": {"description": "OK", "content": {"application/json": {"schema": ref}}}}
+
+
+def _read(kind: ResourceType) -> dict[str, Any]:
+    """What kubectl explain looks at: an object's GVK and response schema."""
     return {
         "operationId": f"read{kind.kind}",
         "x-kubernetes-action": "get",
         "x-kubernetes-group-version-kind": _gvk(kind),
-        "responses": {
-            "200": {"description": "OK", "content": {"application/json": {"schema": ref}}}
-        },
+        "responses": _response(kind),
+    }
+
+
+def _patch(kind: ResourceType) -> dict[str, Any]:
+    """What kubectl apply looks at: whether the server validates fields (kubectl then sends
+    fieldValidation=Strict instead of validating against a schema of its own)."""
+    parameter = {
+        "name": "fieldValidation",
+        "in": "query",
+        "description": _FIELD_VALIDATION,
+        "schema": {"type": "string", "uniqueItems": True},
+    }
+    return {
+        "operationId": f"patch{kind.kind}",
+        "x-kubernetes-action": "patch",
+        "x-kubernetes-group-version-kind": _gvk(kind),
+        "parameters": [parameter],
+        "responses": _response(kind),
     }
 
 
@@ -74,12 +98,19 @@ def _gvk(kind: ResourceType) -> dict[str, str]:
 
 
 def _name(kind: ResourceType) -> str:
-    reversed_group = ".".join(reversed(kind.group.split(".")))
-    return f"{reversed_group}.{kind.version}.{kind.kind}"
+    prefix = ".".join(reversed(kind.group.split("."))) if kind.group else "io.k8s.api.core"
+    return f"{prefix}.{kind.version}.{kind.kind}"
 
 
 def _kind_schema(kind: ResourceType) -> dict[str, Any]:
-    schema = json.loads(json.dumps(kind.schema))  # a deep copy
+    if kind.custom and kind.schema is not None:
+        schema: dict[str, Any] = json.loads(json.dumps(kind.schema))  # a deep copy
+    else:
+        schema = {
+            "type": "object",
+            "description": f"{kind.kind}: the emulator holds no schema for built-in kinds.",
+            "x-kubernetes-preserve-unknown-fields": True,
+        }
     properties = schema.setdefault("properties", {})
     properties["apiVersion"] = {"type": "string", "description": _API_VERSION}
     properties["kind"] = {"type": "string", "description": _KIND}
@@ -88,9 +119,12 @@ def _kind_schema(kind: ResourceType) -> dict[str, Any]:
         "description": "Standard object's metadata.",
     }
     schema["x-kubernetes-group-version-kind"] = [_gvk(kind)]
-    return dict(schema)
+    return schema
 
 
 _META = "ObjectMeta is metadata that all persisted resources must have."
 _API_VERSION = "APIVersion defines the versioned schema of this representation of an object."
 _KIND = "Kind is a string value representing the REST resource this object represents."
+_FIELD_VALIDATION = (
+    "How the server treats fields it does not know: Ignore, Warn (the default) or Strict."
+)

@@ -33,6 +33,8 @@ def parse(registry: Registry, path: str) -> Discovery | Target:
             return Discovery("openapi")
         if len(parts) == 5 and parts[2] == "apis":
             return Discovery("openapi-group", parts[3], parts[4])
+        if len(parts) == 4 and parts[2] == "api":
+            return Discovery("openapi-group", "", parts[3])
         raise path_not_found()
     if parts in (["version"], ["healthz"], ["livez"], ["readyz"]):
         return Discovery("version" if parts == ["version"] else "health")

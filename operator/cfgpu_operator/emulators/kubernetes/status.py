@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,6 +132,28 @@ def invalid(kind: ResourceType, name: str, errors: list[FieldError]) -> ApiStatu
 
 def bad_request(message: str) -> ApiStatus:
     return ApiStatus(400, "BadRequest", message)
+
+
+FIELD_VALIDATION = ("", "Ignore", "Strict", "Warn")
+
+
+def field_validation(query: Mapping[str, str]) -> str:
+    """The ``fieldValidation`` directive of a request; absent means Warn."""
+    directive = query.get("fieldValidation", "")
+    if directive not in FIELD_VALIDATION:
+        supported = ", ".join(f'"{v}"' for v in FIELD_VALIDATION)
+        raise bad_request(
+            f'fieldValidation: Unsupported value: "{directive}": supported values: {supported}'
+        )
+    return directive or "Warn"
+
+
+def strict_decoding(kind: ResourceType, problems: list[str]) -> ApiStatus:
+    """fieldValidation=Strict and the body has fields the schema does not know."""
+    return bad_request(
+        f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
+        f"strict decoding error: {', '.join(problems)}"
+    )
 
 
 def gone(message: str) -> ApiStatus:
