@@ -49,7 +49,8 @@ class Settings(BaseModel):
 
     CFGPU_OPERATOR_HTTP_TIMEOUT: PositiveSeconds = Field(
         default=10.0,
-        description="Seconds to wait for one HTTP response before treating the API as unavailable.",
+        description="Seconds one HTTP request may take in all, connect to last byte, "
+        "before it counts as timed out.",
     )
     CFGPU_OPERATOR_RATE_LIMIT: float = Field(
         default=5.0,

@@ -201,6 +201,17 @@ async def test_timeout_is_its_own_error(cfgpu: ServedCfgpu) -> None:
             await client.list_instance_statuses()
 
 
+async def test_an_answer_that_trickles_in_times_out_as_a_whole(cfgpu: ServedCfgpu) -> None:
+    """Each byte comes well within the timeout, so httpx alone would wait for all of them
+    (a poller stuck for minutes); the timeout bounds the whole request instead."""
+    options = ClientOptions(timeout=0.5, rate_limit=100, retry=RetryPolicy(attempts=1))
+    cfgpu.emulator.faults.kind(FaultKind.TRICKLE, "instance/status", delay=0.1)
+    async with cfgpu.client(options=options) as client:
+        with pytest.raises(ApiTimeout, match=r"no complete answer within 0\.5 s"):
+            await client.list_instance_statuses()
+        assert await client.list_instance_statuses() == []  # the next call is answered
+
+
 async def test_a_404_page_is_a_wrong_url_not_a_missing_instance(cfgpu: ServedCfgpu) -> None:
     async with CfgpuClient(TOKEN, base_url=cfgpu.url + "/wrong") as client:
         with pytest.raises(Unavailable, match="check CFGPU_API_URL"):

@@ -7,6 +7,7 @@ have happened and only observing again can tell.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -220,7 +221,16 @@ class HttpApi:
             metrics.RATE_LIMIT_WAIT.labels(self.api).observe(started - queued)
             try:
                 with metrics.API_DURATION.labels(self.api, endpoint).time():
-                    response = await self._client.request(method, path, params=params, json=body)
+                    # httpx times each read, so an answer that keeps trickling in never
+                    # times out: bound the whole request, or a poller could hang for good.
+                    async with asyncio.timeout(self._options.timeout):
+                        response = await self._client.request(
+                            method, path, params=params, json=body
+                        )
+            except TimeoutError:
+                limit = self._options.timeout
+                message = f"timed out: no complete answer within {limit:g} s"
+                raise ApiTimeout(message, api=self.api, endpoint=endpoint) from None
             except httpx.TimeoutException as exc:
                 raise self._transport_error(ApiTimeout, endpoint, "timed out", exc) from None
             except httpx.TransportError as exc:

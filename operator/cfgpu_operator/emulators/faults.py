@@ -28,6 +28,7 @@ class FaultKind(Enum):
     DROP = "drop"  # close the connection before acting
     DROP_AFTER_COMMIT = "drop_after_commit"  # act, then close the connection unanswered
     DELAY_AFTER_COMMIT = "delay_after_commit"  # act, then answer only after `delay` seconds
+    TRICKLE = "trickle"  # act, then send the answer a byte every `delay` seconds
 
 
 @dataclass
@@ -79,7 +80,8 @@ class FaultPlan:
         return self.add(Fault(FaultKind.LATENCY, endpoint, delay=seconds, times=times))
 
     def kind(self, kind: FaultKind, endpoint: str, times: int = 1, delay: float = 0.0) -> Fault:
-        """MALFORMED, HTML, EMPTY, DROP, DROP_AFTER_COMMIT or DELAY_AFTER_COMMIT (``delay``)."""
+        """MALFORMED, HTML, EMPTY, DROP, DROP_AFTER_COMMIT, or DELAY_AFTER_COMMIT and TRICKLE
+        (both with ``delay``)."""
         return self.add(Fault(kind, endpoint, times=times, delay=delay))
 
     def clear(self) -> None:
@@ -135,6 +137,8 @@ async def _apply(
         response = await handler(request)
         await _hold(request, fault.delay)
         return response
+    if kind is FaultKind.TRICKLE:
+        return await _trickle(request, await handler(request), fault.delay)
     if kind is FaultKind.DROP:
         return _drop(request, web.Response())
     if kind is FaultKind.ERROR:
@@ -157,6 +161,24 @@ async def _hold(request: web.Request, seconds: float) -> None:
         if transport is None or transport.is_closing():
             return
         await asyncio.sleep(0.05)
+
+
+async def _trickle(
+    request: web.Request, response: web.StreamResponse, seconds: float
+) -> web.StreamResponse:
+    """Headers at once, then the body a byte at a time: every read makes progress, so only a
+    deadline on the whole request (not a per-read timeout) ends the wait."""
+    body = response.body if isinstance(response, web.Response) else None
+    data = body if isinstance(body, bytes) else b""
+    slow = web.StreamResponse(status=response.status, headers=response.headers)
+    await slow.prepare(request)
+    for index in range(len(data)):
+        transport = request.transport
+        if transport is None or transport.is_closing():
+            break
+        await slow.write(data[index : index + 1])
+        await asyncio.sleep(seconds)
+    return slow
 
 
 def _drop(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
