@@ -3,15 +3,20 @@ reference), patch, stop, delete, and the phase machine advanced by a clock."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import random
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from cfgpu_operator.emulators.clock import Clock
+from cfgpu_operator.emulators.safe.admission import (
+    as_base64,
+    authorize_create,
+    check_capacity,
+    check_kind,
+    display_name,
+    resources_of,
+)
 from cfgpu_operator.emulators.safe.model import (
     APPLICATION_KINDS,
     KINDS,
@@ -22,11 +27,9 @@ from cfgpu_operator.emulators.safe.model import (
     Workspace,
     bad_request,
     internal,
-    quantity,
 )
 
 ID_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]+={0,2}$")
 SPEC_FIELDS = ("resources", "images", "entryPoints", "env", "customerLabels", "service")
 
 
@@ -87,109 +90,19 @@ class SafeState:
             raise bad_request("the request body must be a JSON object")
         workspace_id = str(body.get("workspaceId") or body.get("workspace") or "")
         kind = str((body.get("groupVersionKind") or {}).get("kind") or "PyTorchJob")
-        self._authorize_create(user, workspace_id, body)
+        authorize_create(user, workspace_id, body)
         workspace = self.workspaces.get(workspace_id)
         if workspace is None:
             raise bad_request("the cluster is empty")  # what an admin gets (§3.1)
-        display = self._display_name(body, kind)
-        resources = self._resources(body)
-        self._check_kind(kind, workspace, display)
-        self._check_capacity(workspace, resources)
+        display = display_name(body, kind)
+        resources = resources_of(body)
+        check_kind(kind, workspace)
+        check_capacity(workspace, resources)
         workload_id = self._workload_id(body, display)
         self._check_duplicate(workload_id)
         workload = self._build(user, body, workload_id, workspace, display, kind, resources)
         self.workloads[workload_id] = workload
         return workload
-
-    def _authorize_create(self, user: User, workspace_id: str, body: dict[str, Any]) -> None:
-        if not user.admin and workspace_id not in user.workspaces | user.managed:
-            raise SafeError(
-                403,
-                "Primus.00003",
-                f"The user({user.id}) is not allowed to create "
-                f"workload, workspace: [{workspace_id}]",
-            )
-        if body.get("priority") == 2 and not (user.admin or workspace_id in user.managed):
-            raise SafeError(
-                403,
-                "Primus.00003",
-                f"The user({user.id}) is not allowed to create "
-                f"workload/high-priority, workspace: [{workspace_id}]",
-            )
-
-    def _display_name(self, body: dict[str, Any], kind: str) -> str:
-        name = str(body.get("displayName") or "")
-        budget = KINDS.get(kind, ("Train", 57))[1]
-        if not name:
-            raise bad_request("the displayName is empty")
-        if not re.fullmatch(rf"[a-z][-a-z0-9]{{0,{budget}}}[a-z0-9]", name):
-            raise bad_request(
-                f"invalid display name: {name!r}, it must match "
-                f"^[a-z][-a-z0-9]{{0,{budget}}}[a-z0-9]$"
-            )
-        return name
-
-    def _resources(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        raw = body.get("resources")
-        if not isinstance(raw, list):
-            raise bad_request("the resources are empty")
-        kept = [dict(r) for r in raw if isinstance(r, dict) and int(r.get("replica", 0)) > 0]
-        if not kept:
-            raise bad_request("the resources are empty")
-        for res in kept:
-            if not res.get("cpu") or not res.get("memory"):
-                raise bad_request("the cpu and memory of a resource are required")
-            for key in ("cpu", "memory", "gpu", "ephemeralStorage", "sharedMemory"):
-                if res.get(key):
-                    quantity(res[key], key)
-            res.setdefault("ephemeralStorage", "50Gi")
-            if not res.get("sharedMemory"):
-                res["sharedMemory"] = f"{int(quantity(res['memory'], 'memory') / 2)}"
-            if res.get("gpu") in ("0", 0):
-                res.pop("gpu")
-        return kept
-
-    def _check_kind(self, kind: str, workspace: Workspace, display: str) -> None:
-        if kind not in KINDS:
-            raise internal("resource template is not found")
-        scope = KINDS[kind][0]
-        if scope not in workspace.scopes:
-            raise SafeError(
-                403,
-                "Primus.00003",
-                f"the workspace {workspace.id} does not support the {scope} scope",
-            )
-
-    def _check_capacity(self, workspace: Workspace, resources: list[dict[str, Any]]) -> None:
-        replicas = 0
-        total = {"cpu": 0.0, "gpu": 0.0, "memory": 0.0}
-        for res in resources:
-            pod = {
-                "cpu": quantity(res["cpu"], "cpu"),
-                "gpu": quantity(res.get("gpu") or "0", "gpu"),
-                "memory": quantity(res["memory"], "memory"),
-            }
-            limits = {
-                "cpu": workspace.node_cpu,
-                "gpu": workspace.node_gpu,
-                "memory": workspace.node_memory,
-            }
-            for key, wanted in pod.items():
-                if wanted > limits[key]:
-                    raise SafeError(
-                        403,
-                        "Primus.00003",
-                        "Resource request exceeds maximum "
-                        f"available: {key} {wanted:g} > {limits[key]:g}",
-                    )
-                total[key] += wanted * res["replica"]
-            replicas += res["replica"]
-        if replicas > workspace.node_count:
-            for key, amount in workspace.total().items():
-                if total[key] > amount:
-                    raise SafeError(
-                        503, "Primus.00008", f"insufficient {key} quota in workspace {workspace.id}"
-                    )
 
     def _workload_id(self, body: dict[str, Any], display: str) -> str:
         given = str(body.get("workloadId") or "").strip().lower().replace("_", "-")
@@ -232,7 +145,7 @@ class SafeState:
             user=user,
             resources=resources,
             images=[str(i).strip() for i in body.get("images") or []],
-            entry_points=[_as_base64(str(e)) for e in body.get("entryPoints") or []],
+            entry_points=[as_base64(str(e)) for e in body.get("entryPoints") or []],
             env={str(k).strip(): str(v) for k, v in (body.get("env") or {}).items()},
             description=str(body.get("description") or ""),
             priority=min(max(int(body.get("priority") or 0), 0), 2),
@@ -305,11 +218,11 @@ class SafeState:
 
     def _apply_patch(self, workload: Workload, body: dict[str, Any]) -> None:
         if body.get("resources"):
-            workload.resources = self._resources(body)
+            workload.resources = resources_of(body)
         if body.get("images"):
             workload.images = [str(i).strip() for i in body["images"]]
         if body.get("entryPoints"):
-            workload.entry_points = [_as_base64(str(e)) for e in body["entryPoints"]]
+            workload.entry_points = [as_base64(str(e)) for e in body["entryPoints"]]
         if "env" in body and body["env"] is not None:
             workload.env = {str(k): str(v) for k, v in body["env"].items()}
         for key, attr in (
@@ -418,17 +331,6 @@ class SafeState:
             self._stop(w, "the workload has timed out")
         if w.cr_exists and w.ended and w.end_time is not None and now - w.end_time >= w.ttl:
             w.cr_exists, w.deletion_time = False, now
-
-
-def _as_base64(text: str) -> str:
-    """The server keeps what looks like base64 and encodes the rest (§3.1)."""
-    if _BASE64.match(text):
-        try:
-            base64.b64decode(text, validate=True)
-            return text
-        except (binascii.Error, ValueError):
-            pass
-    return base64.b64encode(text.encode()).decode()
 
 
 def _rfc3339(seconds: float) -> str:
