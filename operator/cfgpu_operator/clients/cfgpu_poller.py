@@ -25,7 +25,7 @@ JITTER = 0.1  # each interval varies by up to ±10%
 
 @dataclass(frozen=True)
 class Snapshot:
-    cycle: int
+    cycle: int  # numbered when the cycle began: it shows nothing done after that
     statuses: dict[str, str]
     records: dict[str, InstanceRecord] = field(default_factory=dict)
 
@@ -56,7 +56,7 @@ class Poller(Background):
         self.snapshot: Snapshot | None = None
         self.last_error: ApiError | None = None
         self.failures = 0
-        self._cycle = 0
+        self.begun = 0  # cycles started so far
         self._wake = asyncio.Event()
         self._urgent = False
         self._changed = asyncio.Condition()
@@ -80,14 +80,17 @@ class Poller(Background):
         return self.snapshot
 
     async def poll_once(self) -> Snapshot:
+        # Counted at the start: a cycle that began before a call and ended after it may not
+        # show the call, so it must not look newer than the call.
+        self.begun += 1
+        cycle = self.begun
         statuses = {
             s.instance_id: s.status_code for s in await self.client.list_instance_statuses()
         }
         records = {r.instance_id: r async for r in self.client.iter_instances(page_size=100)}
         for instance_id, record in records.items():
             statuses.setdefault(instance_id, record.status_code)
-        self._cycle += 1
-        snapshot = Snapshot(self._cycle, statuses, records)
+        snapshot = Snapshot(cycle, statuses, records)
         self.snapshot, self.last_error, self.failures = snapshot, None, 0
         async with self._changed:
             self._changed.notify_all()

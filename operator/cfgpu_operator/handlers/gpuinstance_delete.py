@@ -118,7 +118,7 @@ async def _step(
     _not_ready(body, patch, status, step.message)
     done = await _execute(account, body, patch, step, instance_id)
     if step.kind in ("stop", "release"):
-        state.acted_cycle = cycle
+        state.acted_cycle = account.poller.begun
     return done
 
 

@@ -168,7 +168,7 @@ class Sync:
             return step
         request = await self._create_request(account, name)
         instance_id = await account.client.create_instance(request)
-        self.state.acted_cycle = snapshot.cycle
+        self.state.acted_cycle = account.poller.begun
         account.poller.kick()
         self._record_id(instance_id, f"rented instance {instance_id} ({name})")
         return step
@@ -232,7 +232,7 @@ class Sync:
             pass  # it moved meanwhile: the next poll shows where it is
         else:
             kopf.info(self.body, reason=step.reason, message=step.message)
-        self.state.acted_cycle = snapshot.cycle
+        self.state.acted_cycle = account.poller.begun
         account.poller.kick()
 
     # -- report ------------------------------------------------------------------------------

@@ -53,7 +53,7 @@ class ObjectState:
     is one early retry, answered by a 52xxx "observe again")."""
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    acted_cycle: int = -1  # poll cycle at the last mutating call; act again only after it
+    acted_cycle: int = -1  # poll cycles begun by the last mutating call; trust only later ones
     attempts: int = 0  # consecutive failures, for backoff
     retry_at: float = 0.0  # monotonic time before which no new attempt is made
     submit_recorded: str | None = None  # a submit time this process stored, not yet sent

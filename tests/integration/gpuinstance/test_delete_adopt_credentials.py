@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import base64
 
+import pytest
+
+from cfgpu_operator.emulators.faults import Fault, FaultKind
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.helpers import eventually
@@ -171,15 +174,38 @@ async def test_deleted_secret_does_not_leak_an_instance(world: World) -> None:
     await eventually(lambda: world.get("team") is None, within=60, what="orphaned")
 
 
-async def test_delete_never_repeats_a_call_while_the_poll_is_stale(world: World) -> None:
+@pytest.mark.parametrize(
+    "slow",
+    [
+        # the poll ends long after the handler's call: retries must not act on the old one
+        Fault(FaultKind.LATENCY, "instance/page", delay=1.5, times=1000),
+        # each poll's statuses are read as it begins and arrive 1.5 s later: a poll that
+        # began before the call ends after it, still showing the instance RUNNING
+        Fault(FaultKind.DELAY_AFTER_COMMIT, "instance/status", delay=1.5, times=1000),
+    ],
+    ids=["slow-poll", "old-news"],
+)
+async def test_delete_never_repeats_a_call_while_the_poll_is_stale(
+    world: World, slow: Fault
+) -> None:
     world.apply("slow-news")
     await eventually(lambda: world.status("slow-news").get("cfgpuStatus") == "CREATING")
     world.cfgpu.clock.advance(5)
     await world.phase("slow-news", "Running")
-    # Polls now take 1.5 s: the delete handler retries (every 0.2 s) long before the shared
-    # snapshot shows what its last call did.
-    world.cfgpu.emulator.faults.latency("instance/page", 1.5, times=1000)
+    faults = world.cfgpu.emulator.faults
+    faults.add(slow)
+    # Delete while a poll is under way (its slow call has begun), so it ends after the stop.
+    await eventually(lambda: faults.fired, what="a poll under way")
     world.delete("slow-news")
+    calls = world.cfgpu.emulator.calls
+    await eventually(lambda: calls("instance/{id}/stop"), what="stop")
+    after = len(calls())
+    # Still STOPPING while two polls end (the first began before the stop), with the delete
+    # handler retrying every 0.2 s meanwhile; only then does CFGPU's clock move on.
+    await eventually(
+        lambda: sum(c.endpoint == "instance/status" for c in calls()[after:]) >= 2,
+        what="two polls ended after the stop",
+    )
     await world.release_deleted("slow-news")
     assert len(world.cfgpu.emulator.calls("instance/{id}/stop")) == 1
     assert len(world.cfgpu.emulator.calls("instance/{id}/release")) == 1
