@@ -26,8 +26,8 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         state = rt.state(uid)
         managed = {key: next(iter(owners), "") for key, owners in index.items()}
         async with state.lock:
-            with reconciling(KIND, uid, body, patch, state):
-                await Sync(rt, body, patch, managed, state).run()
+            with reconciling(KIND, uid, body, patch, state) as status:
+                await Sync(rt, body, patch, status, managed, state).run()
 
     register_reconcile(registry, RESOURCE, "gpuinstance", reconcile, interval)
 

@@ -39,12 +39,13 @@ class Sync:
         rt: Runtime,
         body: kopf.Body,
         patch: kopf.Patch,
+        status: dict[str, Any],
         managed: Mapping[str, Any],
         state: ObjectState,
     ) -> None:
         self.rt, self.body, self.patch, self.state = rt, body, patch, state
         self.spec: Mapping[str, Any] = body.get("spec", {})
-        self.status = state.view(body)  # as this process last left it, not as the body shows
+        self.status = status  # as this process last left it (see ``reconciling``)
         self.meta = body["metadata"]
         self.generation = self.meta.get("generation")
         self.managed = managed  # index: instanceId -> "namespace/name"

@@ -18,13 +18,14 @@ from cfgpu_operator.reconcile.status import epoch
 @contextlib.contextmanager
 def reconciling(
     kind: str, uid: str, body: kopf.Body, patch: kopf.Patch, state: ObjectState
-) -> Iterator[None]:
-    """Around one reconcile: log lines name the object, and whether it succeeded or raised,
-    its outcome reaches the metrics and what it wrote is remembered for the next one."""
+) -> Iterator[dict[str, Any]]:
+    """Around one reconcile, which decides on the status it is handed (as this process last
+    left it, not as the body shows it): log lines name the object, and whether it succeeded
+    or raised, its outcome reaches the metrics and what it wrote is remembered."""
     before = state.view(body)
     with logs.about(kind, body.metadata.namespace, body.metadata.name):
         try:
-            yield
+            yield dict(before)  # a copy: the reconcile adds what it learns as it goes
         finally:
             created = body.get("metadata", {}).get("creationTimestamp")
             record_outcome(kind, uid, before, dict(patch.get("status") or {}), created)

@@ -30,8 +30,8 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         ids: kopf.Index[tuple[str, str], str] = kwargs["safe_workload_ids"]
         state = rt.state(uid)
         async with state.lock:
-            with reconciling(KIND, uid, body, patch, state):
-                await SyncWorkload(rt, body, patch, state, _first(ready), _first(ids)).run()
+            with reconciling(KIND, uid, body, patch, state) as status:
+                await SyncWorkload(rt, body, patch, status, state, _first(ready), _first(ids)).run()
 
     register_reconcile(registry, RESOURCE, "safeworkload", reconcile, interval)
 
@@ -52,9 +52,10 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
 
     @kopf.on.delete(*RESOURCE, id="safeworkload-delete", registry=registry)
     async def deleted(*, body: kopf.Body, uid: str, retry: int, **_: Any) -> None:
-        async with rt.state(uid).lock:
+        state = rt.state(uid)
+        async with state.lock:
             with logs.about(KIND, body.metadata.namespace, body.metadata.name):
-                await _delete(rt, body, rt.state(uid).view(body), retry)
+                await _delete(rt, body, state.view(body), retry)
         rt.forget(uid)
 
 

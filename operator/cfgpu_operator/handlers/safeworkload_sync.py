@@ -51,13 +51,14 @@ class SyncWorkload:
         rt: Runtime,
         body: kopf.Body,
         patch: kopf.Patch,
+        status: dict[str, Any],
         state: ObjectState,
         gpu_ready: Mapping[tuple[str, str], bool],
         workload_ids: Mapping[tuple[str, str], str],
     ) -> None:
         self.rt, self.body, self.patch, self.state = rt, body, patch, state
         self.spec: Mapping[str, Any] = body.get("spec", {})
-        self.status = state.view(body)  # as this process last left it, not as the body shows
+        self.status = status  # as this process last left it (see ``reconciling``)
         self.meta = body["metadata"]
         self.namespace: str = self.meta["namespace"]
         self.generation = self.meta.get("generation")

@@ -48,11 +48,7 @@ def facts(record: InstanceRecord | None, status_code: str | None) -> dict[str, A
 def changes(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
     """Only the keys whose value differs; None removes a field (merge-patch semantics), and
     is left out when the field is absent already."""
-    return {
-        key: value
-        for key, value in desired.items()
-        if current.get(key) != value and not (value is None and key not in current)
-    }
+    return {key: value for key, value in desired.items() if not shows(current, key, value)}
 
 
 def write_changes(

@@ -203,7 +203,7 @@ class KubernetesEmulator:
             return web.json_response(patched)
         options = body or {}
         if "propagationPolicy" in request.query:
-            options = {**(options or {}), "propagationPolicy": request.query["propagationPolicy"]}
+            options = {**options, "propagationPolicy": request.query["propagationPolicy"]}
         return web.json_response(cluster.delete(kind, ns, name, options))
 
     def _maybe_table(
