@@ -152,6 +152,25 @@ class World:
         )
         return self.status(name, namespace)
 
+    async def running(self, name: str, **spec: Any) -> dict[str, Any]:
+        """Apply an instance and walk it through CREATING to Running; its status."""
+        self.apply(name, **spec)
+        await eventually(lambda: self.status(name).get("cfgpuStatus") == "CREATING")
+        self.cfgpu.clock.advance(5)
+        return await self.phase(name, "Running")
+
+    async def poll_under_way(self) -> None:
+        """Wait until a poll's faulted call has begun (a fault fires as its request arrives)."""
+        await eventually(lambda: self.cfgpu.emulator.faults.fired, what="a poll under way")
+
+    async def polls_ended(self, since: int, count: int = 2) -> None:
+        """Wait until ``count`` polls ended after the first ``since`` logged CFGPU calls."""
+        calls = self.cfgpu.emulator.calls
+        await eventually(
+            lambda: sum(c.endpoint == "instance/status" for c in calls()[since:]) >= count,
+            what=f"{count} polls ended",
+        )
+
     async def release_deleted(self, name: str, namespace: str = "default") -> None:
         """Walk a deleted, running instance through stop and release until the object goes."""
         calls = self.cfgpu.emulator.calls

@@ -188,24 +188,16 @@ async def test_deleted_secret_does_not_leak_an_instance(world: World) -> None:
 async def test_delete_never_repeats_a_call_while_the_poll_is_stale(
     world: World, slow: Fault
 ) -> None:
-    world.apply("slow-news")
-    await eventually(lambda: world.status("slow-news").get("cfgpuStatus") == "CREATING")
-    world.cfgpu.clock.advance(5)
-    await world.phase("slow-news", "Running")
-    faults = world.cfgpu.emulator.faults
-    faults.add(slow)
+    await world.running("slow-news")
+    world.cfgpu.emulator.faults.add(slow)
     # Delete while a poll is under way (its slow call has begun), so it ends after the stop.
-    await eventually(lambda: faults.fired, what="a poll under way")
+    await world.poll_under_way()
     world.delete("slow-news")
     calls = world.cfgpu.emulator.calls
     await eventually(lambda: calls("instance/{id}/stop"), what="stop")
-    after = len(calls())
     # Still STOPPING while two polls end (the first began before the stop), with the delete
     # handler retrying every 0.2 s meanwhile; only then does CFGPU's clock move on.
-    await eventually(
-        lambda: sum(c.endpoint == "instance/status" for c in calls()[after:]) >= 2,
-        what="two polls ended after the stop",
-    )
+    await world.polls_ended(since=len(calls()))
     await world.release_deleted("slow-news")
     assert len(world.cfgpu.emulator.calls("instance/{id}/stop")) == 1
     assert len(world.cfgpu.emulator.calls("instance/{id}/release")) == 1

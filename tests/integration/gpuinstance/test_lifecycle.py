@@ -49,20 +49,13 @@ async def test_create_run_stop_start_and_release(world: World) -> None:
 async def test_a_poll_under_way_does_not_repeat_a_stop(world: World) -> None:
     """A poll that began before the stop ends after it, still showing RUNNING: the reconcile
     must know that poll is older than its call, however late it arrived."""
-    world.apply("busy")
-    await eventually(lambda: world.status("busy").get("cfgpuStatus") == "CREATING")
-    world.cfgpu.clock.advance(5)
-    await world.phase("busy", "Running")
+    await world.running("busy")
     faults, calls = world.cfgpu.emulator.faults, world.cfgpu.emulator.calls
     faults.kind(FaultKind.DELAY_AFTER_COMMIT, "instance/status", times=1000, delay=1.5)
-    await eventually(lambda: faults.fired, what="a poll under way")
+    await world.poll_under_way()
     world.patch_spec("busy", {"state": "Stopped"})
     await eventually(lambda: calls("instance/{id}/stop"), what="stop")
-    after = len(calls())
-    await eventually(
-        lambda: sum(c.endpoint == "instance/status" for c in calls()[after:]) >= 2,
-        what="two polls ended after the stop",
-    )
+    await world.polls_ended(since=len(calls()))
     assert len(calls("instance/{id}/stop")) == 1
     world.cfgpu.clock.advance(3)
     await world.phase("busy", "Stopped")

@@ -62,10 +62,7 @@ async def test_two_instances_with_our_name_stop_everything(world: World) -> None
 async def test_a_lagging_watch_repeats_no_call(world: World) -> None:
     """Every handler until the watch catches up holds a body from before the last patch."""
     world.kube.emulator.watches.lag = 1.0
-    world.apply("trainer")
-    await eventually(lambda: world.status("trainer").get("instanceId"), what="rented")
-    world.cfgpu.clock.advance(5)
-    await world.phase("trainer", "Running")
+    await world.running("trainer")
     world.delete("trainer")
     await world.release_deleted("trainer")
     calls = world.cfgpu.emulator.calls
