@@ -12,17 +12,50 @@ from typing import Self
 
 REDACTED = "***"
 
+# A run of this many characters of a token is treated as the token: servers echo prefixes
+# of credentials ("token abcd1234... is invalid"), and a cut excerpt can end mid-token.
+FRAGMENT = 8
+
 
 def redact(text: str, secrets: Iterable[str]) -> str:
-    """Replace every occurrence of a secret in ``text``.
+    """Replace every run of ``FRAGMENT`` or more characters of any secret in ``text``.
 
-    APIs sometimes echo request headers back in error pages; scrubbing here means a token can
-    never travel onwards inside an error message.
+    APIs sometimes echo request headers back in error pages; scrubbing here means neither a
+    token nor a recognisable piece of one can travel onwards inside an error message. Call it
+    on the whole text before cutting it short, so no piece escapes at the cut.
     """
+    secrets = tuple(secrets)
+    grams = {
+        secret[i : i + FRAGMENT]
+        for secret in secrets
+        if len(secret) >= FRAGMENT
+        for i in range(len(secret) - FRAGMENT + 1)
+    }
     for secret in secrets:
-        if secret:
+        if secret and len(secret) < FRAGMENT:
             text = text.replace(secret, REDACTED)
-    return text
+    hidden = _covered(text, grams)
+    if not hidden:
+        return text
+    out: list[str] = []
+    for i, char in enumerate(text):
+        if i not in hidden:
+            out.append(char)
+        elif i - 1 not in hidden:
+            out.append(REDACTED)
+    return "".join(out)
+
+
+def _covered(text: str, grams: Iterable[str]) -> set[int]:
+    """Positions of ``text`` inside an occurrence of any gram (str.find keeps this fast on
+    large bodies that hold none, which is every body but a rare error page)."""
+    hidden: set[int] = set()
+    for gram in grams:
+        at = text.find(gram)
+        while at != -1:
+            hidden.update(range(at, at + len(gram)))
+            at = text.find(gram, at + 1)
+    return hidden
 
 
 class ApiError(Exception):

@@ -276,3 +276,31 @@ async def test_the_token_never_appears_in_errors_or_logs(
     assert texts
     assert all(token not in text for text in texts)
     assert any("***" in text for text in texts)
+
+
+def _pieces(token: str, texts: list[str], size: int = 8) -> list[str]:
+    """Every run of ``size`` characters of the token that shows up in one of the texts."""
+    grams = {token[i : i + size] for i in range(len(token) - size + 1)}
+    return [g for g in grams for text in texts if g in text]
+
+
+async def test_no_piece_of_the_token_escapes_a_cut_or_an_echo(cfgpu: ServedCfgpu) -> None:
+    token = "tok-cut-0123456789abcdefghijklmnop"
+    cfgpu.emulator.state.add_account(token)
+    faults = cfgpu.emulator.faults
+    # The token straddles character 200 of the body, where error messages cut it short.
+    padding = "x" * (200 - 10)
+    faults.http("region/list", 502, times=3, message=f"{padding}{token} trailing")
+    # A server quoting only the token's first 12 characters.
+    faults.error("instance/create", 10001, f"token {token[:12]} is not allowed here")
+    errors: list[ApiError] = []
+    async with cfgpu.client(token) as client:
+        for call in (client.list_regions, lambda: client.create_instance(request())):
+            try:
+                await call()
+            except ApiError as exc:
+                errors.append(exc)
+    assert len(errors) == 2
+    texts = [e.message for e in errors] + [str(e) for e in errors]
+    assert _pieces(token, texts) == []
+    assert all("***" in e.message for e in errors)

@@ -85,3 +85,25 @@ def test_scrub_removes_secrets_from_message_and_args() -> None:
 
 def test_redact_ignores_empty_secrets() -> None:
     assert redact("plain text", ["", "zz"]) == "plain text"
+
+
+TOKEN = "secret-0123456789abcdef"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"token {TOKEN} bad", "token *** bad"),
+        (f"prefix {TOKEN[:12]} echoed", "prefix *** echoed"),
+        (f"middle {TOKEN[5:13]}!", "middle ***!"),
+        (f"too short {TOKEN[:7]} to tell", f"too short {TOKEN[:7]} to tell"),
+        (f"{TOKEN}{TOKEN}", "***"),
+        ("nothing here", "nothing here"),
+    ],
+)
+def test_redact_hides_every_piece_of_eight_or_more_characters(text: str, expected: str) -> None:
+    assert redact(text, [TOKEN]) == expected
+
+
+def test_redact_hides_short_secrets_whole() -> None:
+    assert redact("key abc here", ["abc"]) == "key *** here"

@@ -182,7 +182,7 @@ class HttpApi:
         async def attempt() -> T:
             try:
                 response = await self._send(method, path, endpoint, params, json)
-                result = parse(response)
+                result = parse(self._redacted(response))
             except ApiError as exc:
                 metrics.API_REQUESTS.labels(self.api, endpoint, metrics.outcome_of(exc)).inc()
                 raise exc.scrub(self.secrets) from None
@@ -244,6 +244,27 @@ class HttpApi:
             (time.monotonic() - started) * 1000,
         )
         return response
+
+    def _redacted(self, response: httpx.Response) -> httpx.Response:
+        """The response with any piece of a token in its body hidden, before anything quotes
+        (and cuts) the body into an error message."""
+        text = response.text
+        clean = redact(text, self.secrets)
+        if clean == text:
+            return response
+        encoding = response.encoding or "utf-8"
+        # The body is re-encoded as it was decoded, so length and compression no longer apply.
+        headers = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in ("content-length", "content-encoding")
+        }
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=clean.encode(encoding, errors="replace"),
+            request=response.request,
+        )
 
     def _transport_error(
         self, kind: type[Unavailable], endpoint: str, what: str, exc: httpx.HTTPError
