@@ -141,3 +141,15 @@ async def test_base_url_may_include_the_api_prefix(cfgpu: ServedCfgpu) -> None:
         with pytest.raises(Unauthorized):
             await client.list_regions()
     assert cfgpu.emulator.calls()[-1].path == "/userapi/v1/region/list"
+
+
+async def test_paging_goes_on_past_a_server_capped_page(
+    cfgpu: ServedCfgpu, client: CfgpuClient
+) -> None:
+    """A server that caps pageSize at 50 answers short pages that are not the last."""
+    cfgpu.emulator.state.config.max_page_size = 50
+    cfgpu.emulator.state.set_stock("hz", "nt8cyt3s", 200)
+    created = {await client.create_instance(request(f"many-{n}")) for n in range(120)}
+    seen = [record.instance_id async for record in client.iter_instances(page_size=100)]
+    assert len(seen) == 120
+    assert set(seen) == created

@@ -109,8 +109,10 @@ class CfgpuClient(ApiClient):
     ) -> AsyncIterator[InstanceRecord]:
         """Every instance matching the filters, across pages, each id once.
 
-        Rows shift between pages when instances are created meanwhile; de-duplicating by id
-        and stopping at the first short or empty page keeps this finite.
+        Paging goes on until the API's ``total`` is reached: a server may cap ``pageSize``
+        below what was asked, so a short page is not the last one. Rows shift between pages
+        when instances come or go meanwhile; de-duplicating by id, and stopping at an empty
+        page, keeps this finite.
         """
         seen: set[str] = set()
         page = 1
@@ -122,7 +124,7 @@ class CfgpuClient(ApiClient):
                 if record.instance_id not in seen:
                     seen.add(record.instance_id)
                     yield record
-            if len(result.records) < page_size or page >= max(result.pages, 1):
+            if _last_page(result, page, page_size, len(seen)):
                 return
             page += 1
 
@@ -185,6 +187,17 @@ class CfgpuClient(ApiClient):
             raise Unavailable(f"unexpected content: {detail}", api=API, endpoint=endpoint).scrub(
                 self._http.secrets
             ) from None
+
+
+def _last_page(result: InstancePage, page: int, asked: int, collected: int) -> bool:
+    if not result.records:
+        return True
+    if result.total > 0:
+        return collected >= result.total
+    # No total in the answer: fall back to the page count, then to a short page.
+    if result.pages > 0:
+        return page >= result.pages
+    return len(result.records) < asked
 
 
 def _first_error(exc: ValidationError) -> str:
