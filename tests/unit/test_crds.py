@@ -152,6 +152,56 @@ def test_immutable_fields(
     assert f"{field} is immutable" in message
 
 
+@pytest.mark.parametrize(
+    ("initial", "change", "field"),
+    [
+        ({}, {"instanceId": "instance-later"}, "instanceId"),
+        ({"instanceId": "instance-mine"}, {"instanceId": None}, "instanceId"),
+        ({}, {"instanceName": "named-later"}, "instanceName"),
+        ({"instanceName": "first-name"}, {"instanceName": None}, "instanceName"),
+        ({"instanceName": "first-name"}, {"instanceName": "second-name"}, "instanceName"),
+    ],
+)
+def test_set_once_fields_cannot_be_added_or_removed(
+    cluster: tuple[Cluster, ResourceType],
+    initial: dict[str, Any],
+    change: dict[str, Any],
+    field: str,
+) -> None:
+    api, kind = cluster
+    create(cluster, **initial)
+    message = refused(api.patch, kind, "default", "g", MERGE, {"spec": change})
+    assert f"{field} is immutable" in message
+
+
+def _strings(schema: dict[str, Any], where: str = "spec") -> list[str]:
+    """Paths of string fields in a schema with no maxLength (enums and formats are bounded)."""
+    if schema.get("type") == "string":
+        bounded = any(key in schema for key in ("maxLength", "enum", "format"))
+        return [] if bounded else [where]
+    found = []
+    for name, sub in (schema.get("properties") or {}).items():
+        found += _strings(sub, f"{where}.{name}")
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            found += _strings(schema[key], f"{where}[]")
+    return found
+
+
+@pytest.mark.parametrize("plural", ["gpuinstances", "safeworkloads"])
+def test_every_free_string_in_a_spec_has_a_maximum_length(plural: str) -> None:
+    crd = crdgen.all_crds()[f"{plural}.cfgpu.io.yaml"]
+    schema = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+    assert _strings(schema["spec"]) == []
+    conditions = schema["status"]["properties"]["conditions"]["items"]
+    assert _strings(conditions, "status.conditions[]") == []
+
+
+def test_a_huge_string_is_refused_at_apply(cluster: tuple[Cluster, ResourceType]) -> None:
+    message = refused(lambda: create(cluster, region="x" * 1_000_000))
+    assert "spec.region: Too long" in message
+
+
 def test_mutable_fields(cluster: tuple[Cluster, ResourceType]) -> None:
     api, kind = cluster
     create(cluster)
@@ -166,7 +216,6 @@ def test_mutable_fields(cluster: tuple[Cluster, ResourceType]) -> None:
                 "image": {"system": None, "id": "image_pt241c12"},
                 "deletionPolicy": "Orphan",
                 "managementPolicy": "ObserveOnly",
-                "instanceName": "set-later",
             }
         },
     )

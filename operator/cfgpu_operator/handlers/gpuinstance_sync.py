@@ -15,11 +15,11 @@ from cfgpu_operator.clients.cfgpu_wire import CreateInstanceRequest
 from cfgpu_operator.errors import ApiError, NotFound, WrongState
 from cfgpu_operator.handlers.observability import count_error
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
-from cfgpu_operator.models.common import PAUSED_ANNOTATION
+from cfgpu_operator.models.common import LABEL, PAUSED_ANNOTATION
 from cfgpu_operator.models.gpuinstance import KIND
 from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.adoption import match_by_name
-from cfgpu_operator.reconcile.conditions import Cond, condition, set_condition
+from cfgpu_operator.reconcile.conditions import Cond, clip, condition, set_condition
 from cfgpu_operator.reconcile.gpuinstance import Known, Seen, Step, Wanted, plan
 from cfgpu_operator.reconcile.naming import instance_name
 from cfgpu_operator.reconcile.verdicts import Verdict, verdict
@@ -273,7 +273,7 @@ class Sync:
             )
         desired = {
             "conditions": set_condition(conditions, cond, self.generation, stamp),
-            "lastError": {"code": code, "message": message},
+            "lastError": {"code": clip(code, LABEL), "message": clip(message)},
             "observedGeneration": self.generation,
         }
         self._write(desired)

@@ -22,9 +22,10 @@ from cfgpu_operator.errors import ApiError, NotFound, WrongState
 from cfgpu_operator.handlers.observability import count_error
 from cfgpu_operator.handlers.runtime import CredentialsError, ObjectState, Runtime, SafeAccount
 from cfgpu_operator.handlers.safeworkload_effects import details, hand_over
+from cfgpu_operator.models.common import LABEL
 from cfgpu_operator.models.safeworkload import KIND, Phase
 from cfgpu_operator.reconcile import status as status_fields
-from cfgpu_operator.reconcile.conditions import Cond, condition, set_condition
+from cfgpu_operator.reconcile.conditions import Cond, clip, condition, set_condition
 from cfgpu_operator.reconcile.safeworkload import (
     ENV_TAG,
     TERMINAL,
@@ -344,7 +345,7 @@ class SyncWorkload:
         )
         desired = {
             "conditions": conditions,
-            "lastError": {"code": code, "message": message},
+            "lastError": {"code": clip(code, LABEL), "message": clip(message)},
             "observedGeneration": self.generation,
         }
         status_fields.write_changes(self.patch.status, self.status, desired)

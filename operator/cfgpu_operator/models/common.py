@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
 GROUP = "cfgpu.io"
@@ -13,6 +13,13 @@ API_VERSION = f"{GROUP}/{VERSION}"
 FINALIZER = f"{GROUP}/finalizer"
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 CATEGORY = "cfgpu"
+
+# Every free string has a maximum length, so a typo'd paste cannot balloon an object (and
+# every message that quotes it) towards etcd's size limit.
+NAME = 253  # a Kubernetes name or key, or an external id
+LABEL = 128  # a catalog name or code (region, GPU type, image)
+PATH = 512  # an image path or reference
+TEXT = 4096  # free text and messages
 
 
 class CrdModel(BaseModel):
@@ -37,11 +44,28 @@ def immutable(description: str, **kwargs: Any) -> Any:
     return Field(description=description, json_schema_extra=extra, **kwargs)
 
 
+def set_once(*fields: str) -> list[JsonValue]:
+    """Rules for the parent object: each field is chosen at creation or never.
+
+    ``self == oldSelf`` on the field itself only runs when the field exists before and after
+    an update, so adding or removing it would pass; on the parent, all three are refused.
+    """
+    return [
+        {
+            "rule": f"has(self.{f}) == has(oldSelf.{f}) && (!has(self.{f}) || "
+            f"self.{f} == oldSelf.{f})",
+            "message": f"{f} is immutable: it is set at creation or never, and cannot be "
+            "added, changed or removed later",
+        }
+        for f in fields
+    ]
+
+
 class Condition(CrdModel):
     type: Literal["Ready", "Synced"] = Field(description="Ready or Synced.")
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")
-    reason: str = Field(description="CamelCase reason from the documented table.")
-    message: str = Field(default="", description="Human-readable detail.")
+    reason: str = Field(max_length=LABEL, description="CamelCase reason from the documented table.")
+    message: str = Field(default="", max_length=TEXT, description="Human-readable detail.")
     observed_generation: int | None = Field(
         default=None, description="The metadata.generation this condition was computed for."
     )
@@ -52,8 +76,10 @@ class Condition(CrdModel):
 
 
 class LastError(CrdModel):
-    code: str = Field(default="", description="The external API's error code, if any.")
-    message: str = Field(description="What failed, as the external API said it.")
+    code: str = Field(
+        default="", max_length=LABEL, description="The external API's error code, if any."
+    )
+    message: str = Field(max_length=TEXT, description="What failed, as the external API said it.")
 
 
 class StatusBase(CrdModel):

@@ -5,14 +5,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from cfgpu_operator.models.common import (
     AGE_COLUMN,
+    LABEL,
+    NAME,
+    PATH,
     STATUS_COLUMNS,
     CrdModel,
     StatusBase,
     immutable,
+    set_once,
 )
 
 KIND = "GpuInstance"
@@ -39,15 +43,21 @@ class ImageSource(CrdModel):
     """Exactly one way of naming the image."""
 
     id: str | None = Field(
-        default=None, description="An image id (image_...).", pattern=r"^image_[a-z0-9]+$"
+        default=None,
+        description="An image id (image_...).",
+        pattern=r"^image_[a-z0-9]+$",
+        max_length=LABEL,
     )
     system: str | None = Field(
         default=None,
         description="A system image as a path of names, e.g. "
         "Tensorflow/2.15.0/3.11(ubuntu20.04)/12.2.",
         min_length=1,
+        max_length=PATH,
     )
-    private: str | None = Field(default=None, description="A private image by name.", min_length=1)
+    private: str | None = Field(
+        default=None, description="A private image by name.", min_length=1, max_length=PATH
+    )
 
 
 class Billing(CrdModel):
@@ -77,16 +87,29 @@ class Disks(CrdModel):
 
 
 class SecretKeyRef(CrdModel):
-    name: str = Field(min_length=1, description="Secret in the object's namespace.")
-    key: str = Field(default="token", min_length=1, description="Key holding the CFGPU token.")
+    name: str = Field(
+        min_length=1, max_length=NAME, description="Secret in the object's namespace."
+    )
+    key: str = Field(
+        default="token", min_length=1, max_length=NAME, description="Key holding the CFGPU token."
+    )
 
 
 class GpuInstanceSpec(CrdModel):
     """The GPU instance to rent on CFGPU, and what to do with it."""
 
-    region: str = immutable("Region code or display name (hz, 杭州).", label="region", min_length=1)
+    model_config = ConfigDict(
+        json_schema_extra={"x-kubernetes-validations": set_once("instanceName", "instanceId")}
+    )
+
+    region: str = immutable(
+        "Region code or display name (hz, 杭州).", label="region", min_length=1, max_length=LABEL
+    )
     gpu_type: str = immutable(
-        "GPU type code or display name (RTX 4090, rtx4090).", label="gpuType", min_length=1
+        "GPU type code or display name (RTX 4090, rtx4090).",
+        label="gpuType",
+        min_length=1,
+        max_length=LABEL,
     )
     gpu_count: int = immutable("GPUs in the instance.", label="gpuCount", default=1, ge=1, le=8)
     image: ImageSource = Field(
@@ -111,17 +134,19 @@ class GpuInstanceSpec(CrdModel):
     state: Literal["Running", "Stopped"] = Field(
         default="Running", description="Desired power state."
     )
-    instance_name: str | None = immutable(
-        "CFGPU instance name; default derived from namespace, name and uid.",
-        label="instanceName",
+    instance_name: str | None = Field(
         default=None,
+        description="CFGPU instance name; default derived from namespace, name and uid. "
+        "Set at creation or never.",
+        min_length=1,
         max_length=64,
     )
-    instance_id: str | None = immutable(
-        "Adopt this existing instance instead of creating one.",
-        label="instanceId",
+    instance_id: str | None = Field(
         default=None,
+        description="Adopt this existing instance instead of creating one. Set at creation "
+        "or never.",
         min_length=1,
+        max_length=NAME,
     )
     deletion_policy: Literal["Release", "Orphan"] | None = Field(
         default=None,

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from cfgpu_operator.models.common import (
     AGE_COLUMN,
+    LABEL,
+    NAME,
+    PATH,
     STATUS_COLUMNS,
+    TEXT,
     CrdModel,
     StatusBase,
     immutable,
@@ -31,6 +35,14 @@ WorkloadKind = Literal[
 ]
 
 
+Name = Annotated[str, Field(min_length=1, max_length=NAME)]
+Image = Annotated[str, Field(min_length=1, max_length=PATH)]
+Quantity = Annotated[str, Field(min_length=1, max_length=LABEL)]
+# A whole launch script can be an entry point; env values hold tokens and small configs.
+Script = Annotated[str, Field(max_length=65_536)]
+EnvValue = Annotated[str, Field(max_length=32_768)]
+
+
 class Phase(StrEnum):
     WAITING = "Waiting"
     SUBMITTING = "Submitting"
@@ -46,20 +58,20 @@ class Phase(StrEnum):
 
 class Resources(CrdModel):
     replica: int = Field(default=1, ge=1, le=10_000, description="Pods of this role.")
-    cpu: str = Field(min_length=1, description="CPU cores per pod (a quantity, e.g. 16).")
-    gpu: str | None = Field(default=None, description="GPUs per pod (e.g. 8).")
-    memory: str = Field(min_length=1, description="Memory per pod (e.g. 256Gi).")
-    ephemeral_storage: str | None = Field(default=None, description="Scratch disk per pod.")
-    shared_memory: str | None = Field(default=None, description="Shared memory (shm) per pod.")
+    cpu: Quantity = Field(description="CPU cores per pod (a quantity, e.g. 16).")
+    gpu: Quantity | None = Field(default=None, description="GPUs per pod (e.g. 8).")
+    memory: Quantity = Field(description="Memory per pod (e.g. 256Gi).")
+    ephemeral_storage: Quantity | None = Field(default=None, description="Scratch disk per pod.")
+    shared_memory: Quantity | None = Field(default=None, description="Shared memory (shm) per pod.")
 
 
 class SecretKeySelector(CrdModel):
-    name: str = Field(min_length=1, description="Secret in the object's namespace.")
-    key: str = Field(min_length=1, description="Key in the Secret.")
+    name: Name = Field(description="Secret in the object's namespace.")
+    key: Name = Field(description="Key in the Secret.")
 
 
 class SecretEnv(CrdModel):
-    name: str = Field(min_length=1, description="Environment variable name.")
+    name: Name = Field(description="Environment variable name.")
     secret_key_ref: SecretKeySelector = Field(description="Where its value comes from.")
 
 
@@ -70,25 +82,27 @@ class OnComplete(CrdModel):
 
 
 class SecretRef(CrdModel):
-    name: str = Field(min_length=1, description="Secret in the object's namespace.")
-    key: str = Field(default="token", min_length=1, description="Key holding the API key.")
+    name: Name = Field(description="Secret in the object's namespace.")
+    key: Name = Field(default="token", description="Key holding the API key.")
 
 
 class SafeWorkloadSpec(CrdModel):
     """The workload to run on Primus-SaFE, and what to do around it."""
 
-    workspace_id: str = immutable("Primus-SaFE workspace.", label="workspaceId", min_length=1)
+    workspace_id: str = immutable(
+        "Primus-SaFE workspace.", label="workspaceId", min_length=1, max_length=NAME
+    )
     kind: WorkloadKind = immutable("Workload kind.", label="kind", default="PyTorchJob")
     display_name: str | None = Field(
         default=None, max_length=58, description="Default: derived from metadata.name."
     )
-    description: str | None = Field(default=None, description="Free text.")
+    description: str | None = Field(default=None, max_length=TEXT, description="Free text.")
     resources: list[Resources] = Field(min_length=1, description="One entry per role.")
-    images: list[str] = Field(default_factory=list, description="One image per role.")
-    entry_points: list[str] = Field(
+    images: list[Image] = Field(default_factory=list, description="One image per role.")
+    entry_points: list[Script] = Field(
         default_factory=list, description="One plain-text command per role; sent base64."
     )
-    env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
+    env: dict[str, EnvValue] = Field(default_factory=dict, description="Environment variables.")
     secret_env: list[SecretEnv] = Field(
         default_factory=list, description="Variables from Secrets, resolved at submit time."
     )
@@ -98,12 +112,14 @@ class SafeWorkloadSpec(CrdModel):
     ttl_seconds_after_finished: int = Field(
         default=60, ge=0, description="Seconds the platform keeps an ended workload's object."
     )
-    specified_nodes: list[str] = Field(default_factory=list, description="Run only here.")
-    excluded_nodes: list[str] = Field(default_factory=list, description="Never run here.")
+    specified_nodes: list[Name] = Field(default_factory=list, description="Run only here.")
+    excluded_nodes: list[Name] = Field(default_factory=list, description="Never run here.")
     nodes_affinity: Literal["required", "preferred"] = Field(
         default="required", description="How strictly specifiedNodes applies."
     )
-    customer_labels: dict[str, str] = Field(default_factory=dict, description="Node labels.")
+    customer_labels: dict[str, Annotated[str, Field(max_length=NAME)]] = Field(
+        default_factory=dict, description="Node labels."
+    )
     is_tolerate_all: bool = Field(default=False, description="Tolerate every node taint.")
     service: dict[str, Any] | None = Field(
         default=None,
@@ -120,10 +136,10 @@ class SafeWorkloadSpec(CrdModel):
         description="Readiness probe.",
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
     )
-    depends_on: list[str] = Field(
+    depends_on: list[Name] = Field(
         default_factory=list, description="SafeWorkloads (same namespace) to wait for."
     )
-    gpu_instance_refs: list[str] = Field(
+    gpu_instance_refs: list[Name] = Field(
         default_factory=list, description="GpuInstances that must be Ready before submitting."
     )
     on_complete: OnComplete = Field(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from cfgpu_operator.models.common import LABEL, TEXT
+
 ConditionStatus = Literal["True", "False", "Unknown"]
 
 
@@ -16,6 +18,11 @@ class Cond:
     message: str = ""
 
 
+def clip(text: str, limit: int = TEXT) -> str:
+    """``text`` cut to what the CRD schema accepts, marked as cut."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def set_condition(
     existing: list[dict[str, Any]], cond: Cond, generation: int | None, now: str
 ) -> list[dict[str, Any]]:
@@ -25,8 +32,8 @@ def set_condition(
     entry = {
         "type": cond.type,
         "status": cond.status,
-        "reason": cond.reason,
-        "message": cond.message,
+        "reason": clip(cond.reason, LABEL),
+        "message": clip(cond.message),
         "observedGeneration": generation,
         "lastTransitionTime": now if changed else previous.get("lastTransitionTime", now),  # type: ignore[union-attr]
     }
