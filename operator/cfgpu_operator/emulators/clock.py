@@ -5,9 +5,6 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-# 2026-01-01T00:00:00Z: a fixed start makes manual-clock timestamps reproducible.
-MANUAL_EPOCH = 1_767_225_600.0
-
 
 class Clock(Protocol):
     def now(self) -> float:
@@ -21,10 +18,12 @@ class SystemClock:
 
 
 class ManualClock:
-    """Time that only moves when a test says so."""
+    """Time that only moves when a test says so. It starts at the real time, so what the
+    operator compares with its own clock (a prepaid instance's expireTime ahead or behind)
+    reads as it would against the real API."""
 
-    def __init__(self, start: float = MANUAL_EPOCH) -> None:
-        self._now = start
+    def __init__(self, start: float | None = None) -> None:
+        self._now = float(int(time.time())) if start is None else start
 
     def now(self) -> float:
         return self._now

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from cfgpu_operator.emulators.cfgpu.state import (
+    FREE_SYSTEM_DISK,
+    GIB,
     HOUR,
     PERIOD_HOURS,
     PRICE_TYPES,
@@ -66,8 +68,12 @@ def _check_create(state: CfgpuState, body: dict[str, Any]) -> None:
     _int_field(body, "serviceTime", 1, 1, 120)
     _int_field(body, "expandSize", 0, 0, 10_000)
     _int_field(body, "sysDiskExpandSize", 0, 0, 10_000)
-    if state.catalog.image(str(body.get("imageId"))) is None:
+    image = state.catalog.image(str(body.get("imageId")))
+    if image is None:
         raise _invalid("imageId")
+    system_gb = FREE_SYSTEM_DISK // GIB + int(body.get("sysDiskExpandSize") or 0)
+    if state.config.enforce_image_min_disk and system_gb < image.min_system_disk:
+        raise _invalid("sysDiskExpandSize")
     name = body.get("instanceName")
     if name is not None and (not isinstance(name, str) or len(name) > MAX_NAME):
         raise _invalid("instanceName")

@@ -62,10 +62,17 @@ def page_record(state: CfgpuState, instance: Instance) -> dict[str, Any]:
         "consumeType": "预付费" if instance.prepaid else "按量付费",
         "expireTime": _ms(instance.expire_time),
         "stopTime": _ms(instance.stop_time),
-        "toBeExpiredCode": 0,
-        "toBeExpired": "否",
+        "toBeExpiredCode": 1 if _expiring(state, instance, now) else 0,
+        "toBeExpired": "是" if _expiring(state, instance, now) else "否",
         "expiredCode": 0 if since is None else 1,
         "expired": "否" if since is None else "是",
         "toBeReleasedCode": 0 if since is None else 1,
         "toBeReleased": "否" if since is None else "是",
     }
+
+
+def _expiring(state: CfgpuState, instance: Instance, now: float) -> bool:
+    """Prepaid, not expired yet, and within the warning window of its expiry."""
+    if instance.expire_time is None or now >= instance.expire_time:
+        return False
+    return instance.expire_time - now <= state.config.to_be_expired_seconds

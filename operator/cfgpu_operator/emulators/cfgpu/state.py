@@ -45,8 +45,8 @@ class BusinessError(Exception):
 class UnknownInstance(BusinessError):
     """No such instance for this account (10001 or HTTP 404, per EmulatorConfig)."""
 
-    def __init__(self) -> None:
-        super().__init__("10001", "实例不存在")
+    def __init__(self, message: str = "实例不存在") -> None:
+        super().__init__("10001", message)
 
 
 @dataclass
@@ -65,6 +65,12 @@ class EmulatorConfig:
     released_retention_seconds: float = DAY  # a RELEASED id is still known this long
     expired_release_seconds: float = 7 * DAY  # an expired prepaid instance is then released
     unknown_instance: Literal["10001", "404"] = "10001"
+    # CFGPU fixes the code of an unknown id, not its words: tests vary them.
+    unknown_instance_message: str = "实例不存在"
+    # A prepaid instance is flagged toBeExpired this long before its expiry.
+    to_be_expired_seconds: float = 3 * HOUR
+    # Whether a create whose system disk is below the image's minimum is refused (10001).
+    enforce_image_min_disk: bool = True
     default_page_size: int = 10
     max_page_size: int = 100
 
@@ -211,7 +217,7 @@ class CfgpuState:
         self.settle()
         instance = self.instances.get(instance_id)
         if instance is None or instance.account is not account:
-            raise UnknownInstance
+            raise UnknownInstance(self.config.unknown_instance_message)
         return instance
 
     def visible(self, account: Account) -> list[Instance]:
