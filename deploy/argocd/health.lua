@@ -28,7 +28,8 @@ local degraded = {
   InvalidSpec = true, InsufficientBalance = true, Unauthorized = true, Forbidden = true,
   CredentialsError = true, AmbiguousInstance = true, AlreadyManaged = true,
   InstanceGone = true, InstanceFailed = true, WorkloadFailed = true, CannotResume = true,
-  ImmutableAfterDispatch = true, ApiError = true,
+  ImmutableAfterDispatch = true, ApiError = true, InstanceNotFound = true,
+  InstanceExpired = true,
 }
 local suspended = { Paused = true, ObserveOnly = true, Suspended = true }
 if degraded[ready.reason] then

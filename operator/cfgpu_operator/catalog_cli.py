@@ -23,8 +23,13 @@ def _leaves(nodes: list[SystemImageNode], prefix: str = "") -> list[dict[str, An
         if node.children:
             rows += _leaves(node.children, path)
         elif node.code:
-            rows.append({"id": node.code, "source": "system", "name": path})
+            rows.append(_image(node.code, "system", path, node.sys_disk_limit_min_size))
     return rows
+
+
+def _image(code: str, source: str, name: str, min_disk: int) -> dict[str, Any]:
+    # The minimum system disk (GB) tells whether disks.systemExpandGB must grow for it.
+    return {"id": code, "source": source, "name": name, "minSystemDiskGB": min_disk}
 
 
 async def _fetch(settings: Settings, what: str, adapt: AdaptType) -> list[dict[str, Any]]:
@@ -40,7 +45,7 @@ async def _fetch(settings: Settings, what: str, adapt: AdaptType) -> list[dict[s
             return [{"code": g.code, "name": g.name} for g in await client.list_gpu_types()]
         rows = _leaves(await client.list_system_images(adapt))
         rows += [
-            {"id": i.code, "source": "private", "name": i.name}
+            _image(i.code, "private", i.name, i.sys_disk_limit_min_size)
             for i in await client.list_private_images(adapt)
         ]
         return rows

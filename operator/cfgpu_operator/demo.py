@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -37,6 +38,10 @@ OPERATOR_ENV = {
 }
 DEMO_SAFE_KEY = "ak-demo-key"  # the Primus-SaFE emulator's made-up API key
 PLURALS = {"GpuInstance": "gpuinstances", "SafeWorkload": "safeworkloads"}
+# A WARNING or ERROR line in the text or the JSON log format, or a traceback.
+TROUBLE = re.compile(
+    r'\[(WARNING|ERROR|CRITICAL) *\]|"level": "(WARNING|ERROR|CRITICAL)"|Traceback'
+)
 Ref = tuple[str, str, str]  # (plural, namespace, name)
 
 
@@ -165,7 +170,19 @@ class Demo:
         instances = [o for o in objects if o[0] == "gpuinstances"]
         released = [i for i in self.cfgpu.state.instances.values() if i.status == "RELEASED"]
         self.echo(f"instances released on CFGPU: {len(released)} of {len(instances)}")
+        self._report_trouble()
         return 0 if gone and len(released) == len(instances) else 1
+
+    def _report_trouble(self) -> None:
+        """What in the operator's log a person would have to look at (a clean run: none)."""
+        text = (self.workdir / "operator.log").read_text(encoding="utf-8", errors="replace")
+        trouble = [line for line in text.splitlines() if TROUBLE.search(line)]
+        if not trouble:
+            self.echo("operator log: no WARNING or ERROR lines")
+            return
+        self.echo(f"operator log: {len(trouble)} WARNING or ERROR lines, the first:")
+        for line in trouble[:5]:
+            self.echo(f"  {line}")
 
     async def _until(self, done: Callable[[], bool]) -> bool:
         stop_at = time.monotonic() + self.deadline

@@ -144,7 +144,11 @@ class Conflict(ApiError):
 
 
 class WrongState(Conflict):
-    """CFGPU 52002-52008: the instance's current state forbids the action; observe again."""
+    """CFGPU 52002-52007: the instance's current state forbids the action; observe again."""
+
+
+class Expired(Conflict):
+    """CFGPU 52008: a prepaid instance has expired and cannot be started again."""
 
 
 class PrepaidNotExpired(Conflict):

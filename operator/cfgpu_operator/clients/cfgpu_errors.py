@@ -13,6 +13,7 @@ from cfgpu_operator.clients.http import excerpt, retry_after_seconds
 from cfgpu_operator.errors import (
     ApiError,
     Conflict,
+    Expired,
     InsufficientBalance,
     NoCapacity,
     NotFound,
@@ -32,7 +33,8 @@ _BY_CODE: dict[str, type[ApiError]] = {
     "52001": InsufficientBalance,
     "51001": NoCapacity,
     "51002": NoCapacity,
-    **{str(code): WrongState for code in range(52002, 52009)},
+    **{str(code): WrongState for code in range(52002, 52008)},
+    "52008": Expired,
     "52009": PrepaidNotExpired,
     "401": Unauthorized,
     "403": Unauthorized,

@@ -106,6 +106,7 @@ class InstanceRecord(Wire):
     expire_time: int | None = None
     stop_time: int | None = None
     expired_code: int | None = None
+    to_be_expired_code: int | None = None
     to_be_released_code: int | None = None
 
 

@@ -1,294 +1,299 @@
-"""One reconcile of a GpuInstance: observe (shared poll) -> decide (plan) -> act -> report."""
+"""GpuInstance's adapter for the pipeline: build the view (observe), carry out each action.
+
+Observing reads the account's shared poll; only where the poll cannot tell (an instance it
+does not list, or one just acted on while deleting) does it ask CFGPU directly, once.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import kopf
+from pydantic import ValidationError
 
-from cfgpu_operator.clients.catalog import ImageRef
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
-from cfgpu_operator.clients.cfgpu_wire import CreateInstanceRequest
-from cfgpu_operator.errors import ApiError, NotFound, WrongState
-from cfgpu_operator.handlers.observability import count_error
+from cfgpu_operator.errors import ApiError, NotFound, RejectedInput, WrongState
+from cfgpu_operator.handlers import cfgpu_mapping
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
-from cfgpu_operator.models.common import LABEL, PAUSED_ANNOTATION
-from cfgpu_operator.models.gpuinstance import KIND
-from cfgpu_operator.reconcile import status as status_fields
+from cfgpu_operator.models.common import PAUSED_ANNOTATION
+from cfgpu_operator.models.gpuinstance import GpuInstanceSpec, GpuInstanceStatus
 from cfgpu_operator.reconcile.adoption import match_by_name
-from cfgpu_operator.reconcile.conditions import Cond, clip, condition, set_condition
-from cfgpu_operator.reconcile.gpuinstance import Known, Seen, Step, Wanted, plan
+from cfgpu_operator.reconcile.decision import Decision
+from cfgpu_operator.reconcile.gpuinstance import decide
+from cfgpu_operator.reconcile.gpuinstance_view import (
+    Act,
+    Credentials,
+    Observed,
+    Outcome,
+    Search,
+    View,
+)
 from cfgpu_operator.reconcile.naming import instance_name
-from cfgpu_operator.reconcile.verdicts import Verdict, verdict
 
-MUTATING = frozenset({"start", "stop", "change-image"})
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+KIND = "GpuInstance"
+# An unknown instance id answers 10001, whose wording CFGPU does not fix.
+UNKNOWN_INSTANCE_CODE = "10001"
 
 
-class Sync:
-    """Holds one object's inputs for one reconcile; at most one mutating call per run."""
+class InvalidObject(Exception):
+    """The stored object does not parse; the message says which field."""
+
+
+class GpuInstanceAdapter:
+    kind = KIND
 
     def __init__(
         self,
         rt: Runtime,
         body: kopf.Body,
-        patch: kopf.Patch,
-        status: dict[str, Any],
-        managed: Mapping[str, Any],
+        status: Mapping[str, Any],
         state: ObjectState,
+        owners: Mapping[str, str],
+        *,
+        deleting: bool = False,
     ) -> None:
-        self.rt, self.body, self.patch, self.state = rt, body, patch, state
-        self.spec: Mapping[str, Any] = body.get("spec", {})
-        self.status = status  # as this process last left it (see ``reconciling``)
-        self.meta = body["metadata"]
-        self.generation = self.meta.get("generation")
-        self.managed = managed  # index: instanceId -> "namespace/name"
+        self.rt, self.body, self.state, self.deleting = rt, body, state, deleting
+        meta = body["metadata"]
+        self.namespace: str = meta["namespace"]
+        self.me = f"{self.namespace}/{meta['name']}"
+        self.uid: str = meta["uid"]
+        self.generation: int | None = meta.get("generation")
+        self.owners = owners  # instance id -> "namespace/name" of the object managing it
+        self.spec, self.status = _parse(body, status)
+        self.account: Account | None = None
 
-    # -- entry -------------------------------------------------------------------------------
+    # -- observe ----------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        if self._waiting_for_spec_change() or self._backing_off():
-            return
-        try:
-            token = await self.rt.token_for(
-                self.meta["namespace"], self.spec.get("credentialsSecretRef")
-            )
-        except CredentialsError as exc:
-            self._fail(Verdict("CredentialsError", "slow", warn=True), str(exc), code="")
-            return
-        account = self.rt.account(token)
-        try:
-            await self._sync(account)
-            self.state.attempts = 0
-        except ApiError as exc:
-            self._fail(verdict(exc), exc.message, code=exc.code or "")
-
-    def _waiting_for_spec_change(self) -> bool:
-        ready = condition(self.status.get("conditions", []), "Ready") or {}
-        return (
-            ready.get("reason") in ("InvalidSpec", "AmbiguousInstance", "AlreadyManaged")
-            and self.status.get("observedGeneration") == self.generation
-        )
-
-    def _backing_off(self) -> bool:
-        changed = self.status.get("observedGeneration") != self.generation
-        return not changed and time.monotonic() < self.state.retry_at
-
-    # -- observe and decide ---------------------------------------------------------------
-
-    async def _sync(self, account: Account) -> None:
-        snapshot = account.poller.snapshot or await account.poller.next_snapshot(
-            -1, self.rt.settings.CFGPU_OPERATOR_POLL_FAST
-        )
+    async def observe(self) -> View:
+        view = self._base()
+        credentials, token = await self._credentials()
+        view = replace(view, credentials=credentials)
+        if token is None:
+            return view
+        self.account = account = self.rt.account(token)
+        snapshot = await self._snapshot(account)
         if snapshot is None:
             error = account.poller.last_error
-            if error is not None:
-                raise error
-            return
-        wanted = await self._wanted(account)
-        known = Known(self.status.get("instanceId"), self.status.get("instanceName"))
-        step = plan(wanted, known, _seen(snapshot, known.instance_id))
-        if step.kind == "confirm":
-            step = plan(wanted, known, await self._confirm(account, known.instance_id or ""))
-        await self._act(account, snapshot, step)
+            return replace(view, observed=Observed(listed=False, error=error))
+        target, search = await self._target(account, view)
+        observed = await self._observe(account, snapshot, target)
+        if isinstance(search, ApiError):
+            observed = replace(observed, error=search)
+            search = None
+        view = replace(view, observed=observed, search=search)
+        return await self._with_image(account, view)
 
-    async def _wanted(self, account: Account) -> Wanted:
-        paused = self.meta.get("annotations", {}).get(PAUSED_ANNOTATION) == "true"
-        observe_only = self.spec.get("managementPolicy") == "ObserveOnly"
-        image_id = None
-        if self.status.get("instanceId") and not (paused or observe_only):
-            image = await account.catalog.image(
-                ImageRef(**self.spec["image"]), self.spec.get("adaptType", "CONTAINER")
-            )
-            image_id = image.id
-        return Wanted(
-            self.spec.get("state", "Running"),
-            image_id,
-            self.spec.get("instanceId"),
-            not (paused or observe_only),
-            "Paused" if paused else "ObserveOnly",
+    def _base(self) -> View:
+        meta = self.body["metadata"]
+        paused = (meta.get("annotations") or {}).get(PAUSED_ANNOTATION) == "true"
+        policy = (
+            self.spec.deletion_policy or self.rt.settings.CFGPU_OPERATOR_DEFAULT_DELETION_POLICY
+        )
+        return View(
+            spec=self.spec,
+            status=self.status,
+            generation=self.generation,
+            intent_name=self.spec.instance_name
+            or instance_name(self.namespace, meta["name"], self.uid),
+            now=time.time(),
+            paused=paused,
+            deleting=self.deleting,
+            deletion_policy=policy,
+            retry_at=self.state.retry_at,
         )
 
-    async def _confirm(self, account: Account, instance_id: str) -> Seen:
-        """Not in the batched listing: ask once directly before calling it gone."""
+    async def _credentials(self) -> tuple[Credentials, str | None]:
+        ref = self.spec.credentials_secret_ref
         try:
-            found = await account.client.get_instance_status(instance_id)
-        except NotFound:
-            return Seen("RELEASED")
-        return Seen(found.status_code, self.status.get("imageId"))
+            token = await self.rt.token_for(
+                self.namespace, ref.model_dump() if ref is not None else None
+            )
+        except CredentialsError as exc:
+            fallback = self.rt.default_token() if self.deleting else None
+            # Deleting without the Secret: the operator's token may still release it.
+            return Credentials(str(exc), fallback=fallback is not None), fallback
+        return Credentials(), token
 
-    # -- act ---------------------------------------------------------------------------------
-
-    async def _act(self, account: Account, snapshot: Snapshot, step: Step) -> None:
-        kind = step.kind
-        if kind in MUTATING and snapshot.cycle <= self.state.acted_cycle:
-            return  # our last call is not in a poll yet: wait for news, do not repeat it
-        if kind == "record-intent":
-            await self._record_intent()
-        elif kind == "create":
-            step = await self._create(account, snapshot, step)
-        elif kind == "adopt":
-            step = await self._adopt(account, snapshot, step)
-        elif kind in MUTATING:
-            await self._mutate(account, snapshot, step)
-        elif kind == "lost" and self.status.get("phase") != "Lost":
-            kopf.warn(self.body, reason="InstanceGone", message=step.message)
-        self._report(step, snapshot)
-
-    async def _record_intent(self) -> None:
-        name = self.spec.get("instanceName") or instance_name(
-            self.meta["namespace"], self.meta["name"], self.meta["uid"]
+    async def _snapshot(self, account: Account) -> Snapshot | None:
+        poller = account.poller
+        return poller.snapshot or await poller.next_snapshot(
+            -1, self.rt.settings.CFGPU_OPERATOR_POLL_FAST
         )
-        self.patch.status["instanceName"] = name
-        self.patch.status["phase"] = "Creating"
-        # The name must be stored before anything is rented: retry at once, with it stored.
-        raise kopf.TemporaryError(f"recorded instance name {name}; renting next", delay=0.1)
 
-    async def _create(self, account: Account, snapshot: Snapshot, step: Step) -> Step:
-        name = self.status["instanceName"]
+    async def _target(
+        self, account: Account, view: View
+    ) -> tuple[str | None, Search | ApiError | None]:
+        """The instance this object is about, and a search by name when only that is known."""
+        if self.status.instance_id:
+            return self.status.instance_id, None
+        if not self.deleting:
+            return self.spec.instance_id, None
+        name = self.status.instance_name
+        if name is None or view.deletion_policy == "Orphan":
+            return None, None
+        try:
+            search = await self._search(account, name)
+        except ApiError as exc:
+            return None, exc
+        return (search.ids[0] if len(search.ids) == 1 else None), search
+
+    async def _search(self, account: Account, name: str) -> Search:
+        """Instances with exactly this name that no other object manages."""
+        records = [
+            (r.instance_id, r.instance_name, r.status_code)
+            async for r in account.client.iter_instances(key_word=name)
+        ]
+        found = match_by_name(records, name)
+        return Search(tuple(i for i in found.instance_ids if self._owner(i) is None))
+
+    def _owner(self, instance_id: str) -> str | None:
+        owner = self.rt.claims.get(instance_id) or self.owners.get(instance_id)
+        return owner if owner and owner != self.me else None
+
+    async def _observe(self, account: Account, snapshot: Snapshot, target: str | None) -> Observed:
+        fresh = snapshot.cycle > self.state.acted_cycle
+        if target is None:
+            return Observed(listed=True, fresh=fresh)
+        owner = self._owner(target)
+        code = snapshot.status_of(target)
+        # While deleting, a poll older than our last call would make us repeat it.
+        if code is not None and code != "RELEASED" and (fresh or not self.deleting):
+            record = snapshot.records.get(target)
+            found = cfgpu_mapping.instance(target, code, record)
+            return Observed(listed=True, instance=found, fresh=fresh, owner=owner)
+        return await self._read(account, snapshot, target, owner)
+
+    async def _read(
+        self, account: Account, snapshot: Snapshot, target: str, owner: str | None
+    ) -> Observed:
+        """Not (or not freshly) listed: ask CFGPU directly, once."""
+        try:
+            found = await account.client.get_instance_status(target)
+        except NotFound as exc:
+            return Observed(listed=True, gone=True, owner=owner, error=exc)
+        except RejectedInput as exc:
+            # The account's complete listing lacks it and CFGPU rejects its id: gone,
+            # whatever words the message uses.
+            if exc.code == UNKNOWN_INSTANCE_CODE and snapshot.status_of(target) is None:
+                return Observed(listed=True, gone=True, owner=owner, error=exc)
+            return Observed(listed=True, error=exc, owner=owner)
+        except ApiError as exc:
+            return Observed(listed=True, error=exc, owner=owner)
+        if found.status_code == "RELEASED":
+            return Observed(listed=True, gone=True, owner=owner)
+        record = snapshot.records.get(target)
+        instance = cfgpu_mapping.instance(target, found.status_code, record)
+        return Observed(listed=True, instance=instance, fresh=True, owner=owner)
+
+    async def _with_image(self, account: Account, view: View) -> View:
+        """The wanted image id, only when it can matter: an instance exists to re-image."""
+        if not (self.status.instance_id and view.may_mutate and not self.deleting):
+            return view
+        try:
+            image = await account.catalog.image(
+                cfgpu_mapping.image_ref(self.spec.image), self.spec.adapt_type
+            )
+        except ApiError as exc:
+            return replace(view, image_error=exc)
+        return replace(view, wanted_image=image.id)
+
+    # -- decide and act ---------------------------------------------------------------------
+
+    def decide(self, view: View) -> Decision[Act]:
+        return decide(view)
+
+    def with_outcome(self, view: View, outcome: Outcome) -> View:
+        return replace(view, outcome=outcome)
+
+    async def act(self, view: View, decision: Decision[Act]) -> Outcome | None:
+        act, account = decision.act, self.account
+        if act is Act.ADOPT and self.spec.instance_id:
+            self.rt.claim(self.spec.instance_id, self.uid, self.me)
+        if account is None or act not in _CALLS:
+            return None
+        try:
+            outcome = await _CALLS[act](self, account, decision)
+        except WrongState as exc:
+            # CFGPU disagrees with the poll this call was decided on: the next call waits for
+            # a poll that began after this answer, at the poller's own cadence (no kick).
+            self.state.acted_cycle = account.poller.begun
+            return Outcome(error=exc)
+        except ApiError as exc:
+            return Outcome(error=exc)
+        self.state.acted_cycle = account.poller.begun
+        account.poller.kick()  # one prompt poll to see what the call did
+        return outcome
+
+    async def _create(self, account: Account, decision: Decision[Act]) -> Outcome:
+        name = str(decision.args["name"])
         records = [
             (r.instance_id, r.instance_name, r.status_code)
             async for r in account.client.iter_instances(key_word=name)
         ]
         found = match_by_name(records, name)
         if found.kind == "ambiguous":
-            message = (
-                f"{len(found.instance_ids)} instances are named {name}: "
-                f"{', '.join(found.instance_ids)}; resolve by hand, or set spec.instanceId"
-            )
-            kopf.warn(self.body, reason="AmbiguousInstance", message=message)
-            return Step("hold", step.phase, reason="AmbiguousInstance", message=message)
+            return Outcome(ambiguous=found.instance_ids)
         if found.kind == "one":
-            self._record_id(found.instance_ids[0], f"adopted instance {name} found by name")
-            return step
-        request = await self._create_request(account, name)
-        instance_id = await account.client.create_instance(request)
-        self.state.acted_cycle = account.poller.begun
-        account.poller.kick()
-        self._record_id(instance_id, f"rented instance {instance_id} ({name})")
-        return step
+            instance_id = found.instance_ids[0]
+            owner = self._owner(instance_id)
+            if owner is None:
+                self.rt.claim(instance_id, self.uid, self.me)
+            return Outcome(instance_id=instance_id, found_by_name=owner is None, owner=owner)
+        return await self._rent(account, name)
 
-    async def _create_request(self, account: Account, name: str) -> CreateInstanceRequest:
+    async def _rent(self, account: Account, name: str) -> Outcome:
         spec, catalog = self.spec, account.catalog
-        adapt = spec.get("adaptType", "CONTAINER")
-        region = await catalog.region(spec["region"])
-        gpu = await catalog.gpu_type(spec["gpuType"])
-        image = await catalog.image(ImageRef(**spec["image"]), adapt)
-        billing, disks = spec.get("billing", {}), spec.get("disks", {})
-        return CreateInstanceRequest(
-            price_type=billing.get("priceType", "Usage"),
-            region_code=region.code,
-            gpu_type=gpu.code,
-            gpu_num=spec.get("gpuCount", 1),
-            image_id=image.id,
-            service_time=billing.get("serviceTime", 1),
-            instance_name=name,
-            expand_size=disks.get("dataExpandGB", 0),
-            sys_disk_expand_size=disks.get("systemExpandGB", 0),
+        region = await catalog.region(spec.region)
+        gpu = await catalog.gpu_type(spec.gpu_type)
+        image = await catalog.image(cfgpu_mapping.image_ref(spec.image), spec.adapt_type)
+        request, expand = cfgpu_mapping.create_request(spec, name, region.code, gpu.code, image)
+        instance_id = await account.client.create_instance(request)
+        self.rt.claim(instance_id, self.uid, self.me)
+        asked = spec.disks.system_expand_gb
+        return Outcome(
+            instance_id=instance_id, system_disk=(asked, expand) if expand != asked else None
         )
 
-    def _record_id(self, instance_id: str, message: str) -> None:
-        self.status["instanceId"] = instance_id
-        self.patch.status["instanceId"] = instance_id
-        kopf.info(self.body, reason="InstanceCreated", message=message)
+    async def _start(self, account: Account, decision: Decision[Act]) -> Outcome:
+        await account.client.start_instance(self._id(decision))
+        return Outcome()
 
-    async def _adopt(self, account: Account, snapshot: Snapshot, step: Step) -> Step:
-        instance_id = self.spec["instanceId"]
-        owner = self.managed.get(instance_id)
-        me = f"{self.meta['namespace']}/{self.meta['name']}"
-        if owner and owner != me:
-            message = f"instance {instance_id} is already managed by GpuInstance {owner}"
-            kopf.warn(self.body, reason="AlreadyManaged", message=message)
-            return Step("hold", step.phase, reason="AlreadyManaged", message=message)
-        found = await account.client.get_instance_status(instance_id)
-        self.status["instanceId"] = instance_id
-        self.patch.status["instanceId"] = instance_id
-        kopf.info(
-            self.body,
-            reason="InstanceAdopted",
-            message=f"adopted instance {instance_id} ({found.status_code})",
-        )
-        return plan(
-            await self._wanted(account),
-            Known(instance_id, None),
-            _seen(snapshot, instance_id) or Seen(found.status_code),
-        )
+    async def _stop(self, account: Account, decision: Decision[Act]) -> Outcome:
+        await account.client.stop_instance(self._id(decision))
+        return Outcome()
 
-    async def _mutate(self, account: Account, snapshot: Snapshot, step: Step) -> None:
-        instance_id, client = self.status["instanceId"], account.client
-        try:
-            if step.kind == "start":
-                await client.start_instance(instance_id)
-            elif step.kind == "stop":
-                await client.stop_instance(instance_id)
-            else:
-                await client.change_image(instance_id, step.image_id or "")
-        except WrongState:
-            pass  # it moved meanwhile: the next poll shows where it is
-        else:
-            kopf.info(self.body, reason=step.reason, message=step.message)
-        self.state.acted_cycle = account.poller.begun
-        account.poller.kick()
+    async def _change_image(self, account: Account, decision: Decision[Act]) -> Outcome:
+        await account.client.change_image(self._id(decision), str(decision.args["image_id"]))
+        return Outcome()
 
-    # -- report ------------------------------------------------------------------------------
+    async def _release(self, account: Account, decision: Decision[Act]) -> Outcome:
+        await account.client.release_instance(self._id(decision))
+        return Outcome()
 
-    def _report(self, step: Step, snapshot: Snapshot) -> None:
-        instance_id = self.status.get("instanceId")
-        code = snapshot.status_of(instance_id) if instance_id else None
-        record = snapshot.records.get(instance_id) if instance_id else None
-        desired: dict[str, Any] = {
-            **(status_fields.facts(record, code) if instance_id else {}),
-            "phase": step.phase.value,
-            "observedGeneration": self.generation,
-            "lastError": None,
-        }
-        conditions = self.status.get("conditions", [])
-        stamp = now_rfc3339()
-        ready = Cond("Ready", "True" if step.ready else "False", step.reason, step.message)
-        conditions = set_condition(conditions, ready, self.generation, stamp)
-        conditions = set_condition(
-            conditions, Cond("Synced", "True", "Synced"), self.generation, stamp
-        )
-        desired["conditions"] = conditions
-        self._write(desired)
-
-    def _fail(self, v: Verdict, message: str, code: str) -> None:
-        conditions = self.status.get("conditions", [])
-        previous = condition(conditions, "Synced" if v.api_trouble else "Ready") or {}
-        if v.warn and previous.get("reason") != v.reason:
-            kopf.warn(self.body, reason=v.reason, message=message)
-        stamp = now_rfc3339()
-        if v.api_trouble:
-            cond = Cond("Synced", "False", v.reason, message)
-        else:
-            cond = Cond("Ready", "False", v.reason, message)
-            conditions = set_condition(
-                conditions, Cond("Synced", "True", "Synced"), self.generation, stamp
-            )
-        desired = {
-            "conditions": set_condition(conditions, cond, self.generation, stamp),
-            "lastError": {"code": clip(code, LABEL), "message": clip(message)},
-            "observedGeneration": self.generation,
-        }
-        self._write(desired)
-        count_error(KIND, v.reason)
-        self.rt.schedule_retry(self.state, v)
-
-    def _write(self, desired: dict[str, Any]) -> None:
-        status_fields.write_changes(self.patch.status, self.status, desired)
+    def _id(self, decision: Decision[Act]) -> str:
+        return str(decision.args.get("instance_id") or self.status.instance_id)
 
 
-def _seen(snapshot: Snapshot, instance_id: str | None) -> Seen | None:
-    if instance_id is None:
-        return None
-    code = snapshot.status_of(instance_id)
-    if code is None:
-        return None
-    record = snapshot.records.get(instance_id)
-    return Seen(code, record.image_id if record else None)
+_Call = Callable[[GpuInstanceAdapter, Account, Decision[Act]], Awaitable[Outcome]]
+_CALLS: dict[Act, _Call] = {
+    Act.CREATE: GpuInstanceAdapter._create,
+    Act.START: GpuInstanceAdapter._start,
+    Act.STOP: GpuInstanceAdapter._stop,
+    Act.CHANGE_IMAGE: GpuInstanceAdapter._change_image,
+    Act.RELEASE: GpuInstanceAdapter._release,
+}
+
+
+def _parse(body: kopf.Body, status: Mapping[str, Any]) -> tuple[GpuInstanceSpec, GpuInstanceStatus]:
+    """The stored spec and status as the models; the API server validated both against the
+    same schema, so a failure here means an object from an incompatible CRD version."""
+    try:
+        spec = GpuInstanceSpec.model_validate(dict(body.get("spec") or {}))
+        return spec, GpuInstanceStatus.model_validate(dict(status))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidObject(f"{where}: {first['msg']}") from None

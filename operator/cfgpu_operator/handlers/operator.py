@@ -14,7 +14,7 @@ import kopf
 from aiohttp import web
 
 from cfgpu_operator import logs, metrics
-from cfgpu_operator.handlers import gpuinstance, leader, safeworkload
+from cfgpu_operator.handlers import gpuinstance, leader, requeue, safeworkload
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.models.common import FINALIZER, GROUP
 from cfgpu_operator.settings import Settings
@@ -23,6 +23,7 @@ from cfgpu_operator.settings import Settings
 def build(settings: Settings, rt: Runtime | None = None) -> tuple[kopf.OperatorRegistry, Runtime]:
     registry = kopf.OperatorRegistry()
     runtime = rt or Runtime(settings)
+    requeue.install()
 
     @kopf.on.login(id="login", registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:

@@ -55,7 +55,8 @@ class ObjectState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     acted_cycle: int = -1  # poll cycles begun by the last mutating call; trust only later ones
     attempts: int = 0  # consecutive failures, for backoff
-    retry_at: float = 0.0  # monotonic time before which no new attempt is made
+    retry_at: float = 0.0  # epoch time before which no new attempt is made
+    last_delay: float = 0.0  # the backoff last chosen (deletion requeues after it)
     submit_recorded: str | None = None  # a submit time this process stored, not yet sent
     # status fields patched (value, monotonic time) that the body may not show yet
     written: dict[str, tuple[Any, float]] = field(default_factory=dict)
@@ -81,6 +82,10 @@ class Runtime:
         self._accounts: dict[str, Account] = {}
         self._safe: dict[str, SafeAccount] = {}
         self._objects: dict[str, ObjectState] = {}
+        # Instance id -> "namespace/name" of the object that rented or adopted it in this
+        # process: the index learns it only once the status patch comes back by watch.
+        self.claims: dict[str, str] = {}
+        self._claimed: dict[str, set[str]] = {}  # uid -> instance ids it claimed
         self._kube = kube  # a kubernetes.client.CoreV1Api, created on first Secret read
         self._api: Any = None
 
@@ -146,16 +151,23 @@ class Runtime:
         until the spec changes, which the caller checks separately)."""
         settings = self.settings
         delay = retry_delay(
-            v,
+            v.retry,
             state.attempts,
             base=settings.CFGPU_OPERATOR_BACKOFF_BASE,
             slow=settings.CFGPU_OPERATOR_SLOW_RETRY,
             cap=settings.CFGPU_OPERATOR_BACKOFF_MAX,
+            retry_after=v.retry_after,
         )
         state.attempts += 1
-        state.retry_at = time.monotonic() + (delay or 0.0)
+        state.retry_at = time.time() + (delay or 0.0)
+
+    def claim(self, instance_id: str, uid: str, owner: str) -> None:
+        self.claims[instance_id] = owner
+        self._claimed.setdefault(uid, set()).add(instance_id)
 
     def forget(self, uid: str) -> None:
+        for instance_id in self._claimed.pop(uid, set()):
+            self.claims.pop(instance_id, None)
         self._objects.pop(uid, None)
         metrics.OBJECTS.forget(uid)
 

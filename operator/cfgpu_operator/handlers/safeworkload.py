@@ -9,6 +9,7 @@ import kopf
 
 from cfgpu_operator import logs
 from cfgpu_operator.errors import ApiError, NotFound
+from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.observability import reconciling
 from cfgpu_operator.handlers.runtime import CredentialsError, Runtime
 from cfgpu_operator.handlers.safeworkload_sync import SyncWorkload
@@ -95,6 +96,4 @@ async def _delete(rt: Runtime, body: kopf.Body, status: dict[str, Any], retry: i
             cap=settings.CFGPU_OPERATOR_BACKOFF_MAX,
         )
         raise kopf.TemporaryError(f"deleting workload {wid}: {exc}", delay=delay) from None
-    raise kopf.TemporaryError(
-        f"waiting for workload {wid} to be gone", delay=rt.settings.CFGPU_OPERATOR_POLL_FAST
-    )
+    requeue.wait(f"waiting for workload {wid} to be gone", rt.settings.CFGPU_OPERATOR_POLL_FAST)

@@ -19,6 +19,7 @@ from cfgpu_operator.clients.safe_wire import (
     format_time,
 )
 from cfgpu_operator.errors import ApiError, NotFound, WrongState
+from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.observability import count_error
 from cfgpu_operator.handlers.runtime import CredentialsError, ObjectState, Runtime, SafeAccount
 from cfgpu_operator.handlers.safeworkload_effects import details, hand_over
@@ -70,9 +71,7 @@ class SyncWorkload:
     async def run(self) -> None:
         ready = condition(self.status.get("conditions", []), "Ready") or {}
         changed = self.status.get("observedGeneration") != self.generation
-        if not changed and (
-            ready.get("reason") in STICKY or time.monotonic() < self.state.retry_at
-        ):
+        if not changed and (ready.get("reason") in STICKY or time.time() < self.state.retry_at):
             return
         try:
             token = await self.rt.safe_token_for(
@@ -185,7 +184,7 @@ class SyncWorkload:
         wid = workload_id(self.namespace, self.meta["name"], self.meta["uid"])
         self.patch.status["workloadId"] = wid
         self.patch.status["phase"] = "Submitting"
-        raise kopf.TemporaryError(f"recorded workload id {wid}; submitting next", delay=0.1)
+        requeue.wait(f"recorded workload id {wid}; submitting next", 0.1)
 
     async def _lookup_or_submit(self, account: SafeAccount, step: Step) -> Step | WorkloadItem:
         """The workload if it exists; else a step (waiting for it to show, or submitted)."""
@@ -219,7 +218,7 @@ class SyncWorkload:
         stamp = _now()
         self.patch.status["submittedAt"] = stamp
         self.state.submit_recorded = stamp
-        raise kopf.TemporaryError("recorded the submit time; submitting next", delay=0.1)
+        requeue.wait("recorded the submit time; submitting next", 0.1)
 
     async def _submit(self, account: SafeAccount, wid: str) -> Step:
         self.state.submit_recorded = None

@@ -183,6 +183,10 @@ class GpuInstanceStatus(StatusBase):
     create_time: str | None = Field(default=None, description="When CFGPU created it.")
     expire_time: str | None = Field(default=None, description="When a prepaid instance ends.")
     stop_time: str | None = Field(default=None, description="When it last stopped.")
+    expiry_warned: str | None = Field(
+        default=None,
+        description="The expireTime a Warning Event (InstanceExpiring) was posted for.",
+    )
 
 
 PRINTER_COLUMNS: tuple[dict[str, object], ...] = (

@@ -1,174 +1,279 @@
-"""The GpuInstance decision: from what is wanted and what CFGPU shows, the one next step.
+"""The GpuInstance decision: from one view, the one next action and the complete new status.
 
-Every trigger (create, update, resume, timer) ends here, so behaviour is level-based: the
-same inputs give the same step whichever event fired. Each step is at most one mutating
-call; the next reconcile, with fresh observations, takes the step after it.
+Every trigger (create, update, resume, timer, delete) ends here, so behaviour is level-based:
+the same view gives the same decision whichever event fired. Each decision takes at most one
+call that changes something on CFGPU; the next reconcile, with fresh observations, takes the
+step after it. No I/O and no clock: ``view.now`` is the time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import replace
 
+from cfgpu_operator.errors import WrongState
 from cfgpu_operator.models.gpuinstance import Phase
+from cfgpu_operator.reconcile.conditions import Cond
+from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts, stamp
+from cfgpu_operator.reconcile.gpuinstance_delete import decide_delete
+from cfgpu_operator.reconcile.gpuinstance_view import TRANSIENT, Act, Instance, View, phase_of
+from cfgpu_operator.reconcile.reasons import EventReason, Reason
+from cfgpu_operator.reconcile.verdicts import CREDENTIALS
 
-TRANSIENT = frozenset({"CREATING", "STARTING", "STOPPING", "RELEASING"})
-PHASES = {
-    "CREATING": Phase.CREATING,
-    "STARTING": Phase.STARTING,
-    "RUNNING": Phase.RUNNING,
-    "STOPPING": Phase.STOPPING,
-    "CLOSED": Phase.STOPPED,
-    "RELEASING": Phase.RELEASING,
-    "RELEASED": Phase.RELEASED,
-    "ERROR": Phase.FAILED,
-}
 STABLE_FOR = {"Running": "RUNNING", "Stopped": "CLOSED"}
+FREE_SYSTEM_DISK_GB = 30  # every instance gets this much system disk without expansion
+# The Event posted once CFGPU accepted each call.
+ANNOUNCED = {
+    Act.START: EventReason.STARTING,
+    Act.STOP: EventReason.STOPPING,
+    Act.CHANGE_IMAGE: EventReason.REIMAGING,
+    Act.RELEASE: EventReason.RELEASING,
+}
 
-StepKind = Literal[
-    "adopt",
-    "record-intent",
-    "create",
-    "confirm",
-    "lost",
-    "wait",
-    "start",
-    "stop",
-    "change-image",
-    "in-sync",
-    "failed",
-    "hold",
-]
+D = Decision[Act]
 
 
-@dataclass(frozen=True)
-class Seen:
-    """The instance as the last batched poll (or a direct status call) showed it."""
-
-    status_code: str
-    image_id: str | None = None
+def frame_of(v: View) -> Frame:
+    return Frame(tuple(as_dicts(v.status.conditions)), v.generation, v.now)
 
 
-@dataclass(frozen=True)
-class Wanted:
-    state: Literal["Running", "Stopped"]
-    image_id: str | None  # resolved from spec.image; None while unknown
-    adopt_id: str | None  # spec.instanceId
-    may_mutate: bool  # Manage, and not paused
-    hold_reason: str = "ObserveOnly"  # why not, when may_mutate is False
+def decide(v: View) -> D:
+    frame = frame_of(v)
+    if v.deleting:
+        return decide_delete(v, frame)
+    if not v.changed and (frame.sticky() or v.now < v.retry_at):
+        return Decision(Act.NOTHING, gate=KEEP)  # waiting for a spec change, or backing off
+    if v.credentials.problem:
+        status, events = frame.failure(CREDENTIALS, v.credentials.problem, phase=_pending(v))
+        return Decision(Act.NOTHING, status, events, Gate("slow"))
+    if v.outcome is not None:
+        return _after(v, frame)
+    if v.image_error is not None:
+        return frame.failed(Act.NOTHING, v.image_error, phase=_pending(v))
+    if v.status.instance_id is None:
+        return _before_instance(v, frame)
+    return _with_instance(v, frame)
 
 
-@dataclass(frozen=True)
-class Known:
-    instance_id: str | None  # status.instanceId
-    intent_name: str | None  # status.instanceName: recorded before any create
+def _pending(v: View) -> str | None:
+    """Before any instance exists, the phase is Pending whatever went wrong."""
+    return Phase.PENDING if v.status.instance_id is None else None
 
 
-@dataclass(frozen=True)
-class Step:
-    kind: StepKind
-    phase: Phase
-    ready: bool = False
-    reason: str = ""
-    message: str = ""
-    image_id: str | None = None
+def _step(act: Act, frame: Frame, phase: str | None, reason: str, message: str = "") -> D:
+    ready = Cond("Ready", "False", reason, message)
+    return Decision(act, frame.report(phase, ready), args={"message": message})
 
 
-def phase_of(status_code: str) -> Phase:
-    return PHASES.get(status_code, Phase.FAILED)
-
-
-def plan(wanted: Wanted, known: Known, seen: Seen | None) -> Step:
-    if known.instance_id is None:
-        return _before_instance(wanted, known)
-    if seen is None:
-        return Step(
-            "confirm",
-            Phase.PENDING,
-            reason="Observing",
-            message="instance not in the last listing; checking it directly",
-        )
-    if seen.status_code == "RELEASED":
-        return Step(
-            "lost",
-            Phase.LOST,
-            reason="InstanceGone",
-            message=f"instance {known.instance_id} was released outside the operator",
-        )
-    phase = phase_of(seen.status_code)
-    if seen.status_code in TRANSIENT:
-        return Step("wait", phase, reason=phase.value, message=f"CFGPU: {seen.status_code}")
-    if seen.status_code == "ERROR":
-        return Step(
-            "failed",
-            Phase.FAILED,
-            reason="InstanceFailed",
-            message="CFGPU reports the instance in ERROR",
-        )
-    if not wanted.may_mutate:
-        return _hold(wanted, seen, phase)
-    return _drive(wanted, seen, phase)
-
-
-def _before_instance(wanted: Wanted, known: Known) -> Step:
-    if wanted.adopt_id:
-        return Step(
-            "adopt",
-            Phase.PENDING,
-            reason="Adopting",
-            message=f"adopting instance {wanted.adopt_id}",
-        )
-    if not wanted.may_mutate:
-        return Step(
-            "hold",
-            Phase.PENDING,
-            reason=wanted.hold_reason,
-            message="no instance to observe, and creating one is not allowed",
-        )
-    if known.intent_name is None:
-        return Step(
-            "record-intent",
+def _before_instance(v: View, frame: Frame) -> D:
+    if v.spec.instance_id:
+        return _adopting(v, frame, v.spec.instance_id)
+    if not v.may_mutate:
+        message = "no instance to observe, and creating one is not allowed"
+        return _step(Act.NOTHING, frame, Phase.PENDING, v.hold_reason, message)
+    if v.status.instance_name is None:
+        decision = _step(
+            Act.RECORD_INTENT,
+            frame,
             Phase.CREATING,
-            reason="Creating",
-            message="recording the instance name before renting",
+            Reason.CREATING,
+            "recording the instance name before renting",
         )
-    return Step(
-        "create", Phase.CREATING, reason="Creating", message=f"renting instance {known.intent_name}"
-    )
+        status = {**decision.status, "instanceName": v.intent_name}
+        return replace(decision, status=status, gate=Gate("soon"))
+    name = v.status.instance_name
+    decision = _step(Act.CREATE, frame, Phase.CREATING, Reason.CREATING, f"renting {name}")
+    return replace(decision, args={**decision.args, "name": name})
 
 
-def _drive(wanted: Wanted, seen: Seen, phase: Phase) -> Step:
-    stale_image = (
-        wanted.image_id is not None
-        and seen.image_id is not None
-        and wanted.image_id != seen.image_id
+def _adopting(v: View, frame: Frame, instance_id: str) -> D:
+    obs = v.observed
+    if obs.owner:
+        message = f"instance {instance_id} is already managed by GpuInstance {obs.owner}"
+        return _held(frame, Reason.ALREADY_MANAGED, message, Gate("never"))
+    if obs.gone:
+        message = (
+            f"instance {instance_id} was not found on CFGPU with this token; check "
+            "spec.instanceId (delete and re-create the object to change it)"
+        )
+        if obs.error is not None:
+            message += f" (CFGPU said: {obs.error.message})"
+        return _held(frame, Reason.INSTANCE_NOT_FOUND, message, Gate("slow"))
+    if obs.instance is None:
+        if obs.error is not None:
+            return frame.failed(Act.NOTHING, obs.error, phase=Phase.PENDING)
+        message = f"looking for instance {instance_id}"
+        return _step(Act.WAIT, frame, Phase.PENDING, Reason.ADOPTING, message)
+    decision = _step(
+        Act.ADOPT,
+        frame,
+        phase_of(obs.instance.status_code),
+        Reason.ADOPTING,
+        f"adopted instance {instance_id} ({obs.instance.status_code})",
     )
-    if stale_image:
-        if seen.status_code == "RUNNING":
-            return Step(
-                "stop", Phase.REIMAGING, reason="Reimaging", message="stopping to change the image"
-            )
-        return Step(
-            "change-image",
+    status = {**decision.status, **obs.instance.facts, "instanceId": instance_id}
+    event = Event(EventReason.INSTANCE_ADOPTED, decision.args["message"])
+    return replace(decision, status=status, events=(event,), gate=Gate("soon"))
+
+
+def _held(frame: Frame, reason: str, message: str, gate: Gate) -> D:
+    """Nothing will happen until a person acts: Ready False with why, warned once."""
+    status = frame.report(Phase.PENDING, Cond("Ready", "False", reason, message))
+    return Decision(Act.NOTHING, status, frame.once("Ready", reason, message), gate)
+
+
+def _with_instance(v: View, frame: Frame) -> D:
+    obs, instance_id = v.observed, v.status.instance_id
+    inst = obs.instance
+    if inst is None or inst.status_code == "RELEASED":
+        if obs.gone or inst is not None:
+            message = f"instance {instance_id} was released outside the operator"
+            status = frame.report(Phase.LOST, Cond("Ready", "False", Reason.INSTANCE_GONE, message))
+            status["cfgpuStatus"] = "RELEASED"
+            return Decision(Act.NOTHING, status, frame.once("Ready", Reason.INSTANCE_GONE, message))
+        if obs.error is not None:
+            return frame.failed(Act.NOTHING, obs.error)
+        return Decision(Act.WAIT)  # not listed, not proven gone: the next poll tells
+    decision = _observed(v, frame, inst)
+    status = {**inst.facts, **decision.status} if decision.status else {}
+    expiring = _expiring(v, inst)
+    if expiring:
+        status["expiryWarned"] = inst.facts.get("expireTime")
+    return replace(decision, status=status, events=decision.events + expiring)
+
+
+def _observed(v: View, frame: Frame, inst: Instance) -> D:
+    code, phase = inst.status_code, phase_of(inst.status_code)
+    if code in TRANSIENT:
+        return _step(Act.WAIT, frame, phase, phase.value, f"CFGPU: {code}")
+    if code == "ERROR":
+        message = "CFGPU reports the instance in ERROR"
+        return _step(Act.NOTHING, frame, phase, Reason.INSTANCE_FAILED, message)
+    if inst.expired and code == "CLOSED":
+        message = (
+            f"instance {inst.instance_id} expired at {inst.facts.get('expireTime') or 'its end'}"
+            "; CFGPU cannot start it again and releases it later"
+        )
+        decision = _step(Act.NOTHING, frame, phase, Reason.INSTANCE_EXPIRED, message)
+        return replace(decision, events=frame.once("Ready", Reason.INSTANCE_EXPIRED, message))
+    if not v.may_mutate:
+        return _hold(v, frame, inst)
+    decision = _drive(v, frame, inst)
+    if decision.act is not Act.NOTHING and not v.observed.fresh:
+        # The last call is not in a poll yet: wait for news rather than repeat it.
+        return replace(decision, act=Act.WAIT)
+    return decision
+
+
+def _drive(v: View, frame: Frame, inst: Instance) -> D:
+    phase = phase_of(inst.status_code)
+    wanted = v.wanted_image
+    if wanted is not None and inst.image_id is not None and wanted != inst.image_id:
+        if inst.status_code == "RUNNING":
+            message = "stopping to change the image"
+            return _step(Act.STOP, frame, Phase.REIMAGING, Reason.REIMAGING, message)
+        decision = _step(
+            Act.CHANGE_IMAGE,
+            frame,
             Phase.REIMAGING,
-            reason="Reimaging",
-            message=f"changing the image to {wanted.image_id}",
-            image_id=wanted.image_id,
+            Reason.REIMAGING,
+            f"changing the image to {wanted}",
         )
-    target = STABLE_FOR[wanted.state]
-    if seen.status_code == target:
-        return Step("in-sync", phase, ready=True, reason=phase.value)
-    if target == "RUNNING":
-        return Step("start", Phase.STARTING, reason="Starting", message="starting the instance")
-    return Step("stop", Phase.STOPPING, reason="Stopping", message="stopping the instance")
+        return replace(decision, args={**decision.args, "image_id": wanted})
+    if inst.status_code == STABLE_FOR[v.spec.state]:
+        ready = Cond("Ready", "True", phase.value)
+        return Decision(Act.NOTHING, frame.report(phase, ready))
+    if v.spec.state == "Running":
+        return _step(Act.START, frame, Phase.STARTING, Reason.STARTING, "starting the instance")
+    return _step(Act.STOP, frame, Phase.STOPPING, Reason.STOPPING, "stopping the instance")
 
 
-def _hold(wanted: Wanted, seen: Seen, phase: Phase) -> Step:
+def _hold(v: View, frame: Frame, inst: Instance) -> D:
     """ObserveOnly or paused: report, never correct."""
-    if seen.status_code == STABLE_FOR[wanted.state]:
-        return Step("in-sync", phase, ready=True, reason=phase.value)
+    phase = phase_of(inst.status_code)
+    if inst.status_code == STABLE_FOR[v.spec.state]:
+        return Decision(Act.NOTHING, frame.report(phase, Cond("Ready", "True", phase.value)))
     message = (
-        f"instance is {seen.status_code}, spec.state is {wanted.state}; "
-        f"not corrected ({wanted.hold_reason})"
+        f"instance is {inst.status_code}, spec.state is {v.spec.state}; "
+        f"not corrected ({v.hold_reason})"
     )
-    return Step("hold", phase, reason=wanted.hold_reason, message=message)
+    return _step(Act.NOTHING, frame, phase, v.hold_reason, message)
+
+
+def _expiring(v: View, inst: Instance) -> tuple[Event, ...]:
+    """One Warning per expiry time, when CFGPU says the instance expires soon."""
+    expires = inst.facts.get("expireTime")
+    if not inst.expiring or inst.expired or v.status.expiry_warned == expires:
+        return ()
+    return (
+        Event(
+            EventReason.INSTANCE_EXPIRING,
+            f"instance {inst.instance_id} expires at {expires}; renew it on CFGPU to keep it",
+            warning=True,
+        ),
+    )
+
+
+def _after(v: View, frame: Frame) -> D:
+    """The decision once more, on what the action just taken answered."""
+    outcome = v.outcome
+    assert outcome is not None  # noqa: S101 - decide() only comes here with one
+    if isinstance(outcome.error, WrongState):
+        # CFGPU says the instance moved meanwhile: nothing failed, observe again. Backing
+        # off keeps a listing that lags behind CFGPU from making the operator repeat a call.
+        first = decide(replace(v, outcome=None))
+        return replace(first, act=Act.NOTHING, gate=Gate("backoff"))
+    if outcome.error is not None:
+        return frame.failed(Act.NOTHING, outcome.error, phase=_pending(v))
+    if outcome.ambiguous:
+        name = v.status.instance_name
+        message = (
+            f"{len(outcome.ambiguous)} instances are named {name}: "
+            f"{', '.join(outcome.ambiguous)}; resolve by hand, or set spec.instanceId"
+        )
+        return _held(frame, Reason.AMBIGUOUS_INSTANCE, message, Gate("never"))
+    if outcome.owner:
+        message = (
+            f"instance {outcome.instance_id} named {v.status.instance_name} is already "
+            f"managed by GpuInstance {outcome.owner}"
+        )
+        return _held(frame, Reason.ALREADY_MANAGED, message, Gate("never"))
+    if outcome.instance_id is not None:
+        return _recorded(v, frame, outcome.instance_id)
+    first = decide(replace(v, outcome=None))
+    announced = ANNOUNCED.get(first.act)
+    if announced is None:
+        return first
+    event = Event(announced, str(first.args.get("message", "")))
+    return replace(first, act=Act.NOTHING, events=(*first.events, event))
+
+
+def _recorded(v: View, frame: Frame, instance_id: str) -> D:
+    outcome = v.outcome
+    assert outcome is not None  # noqa: S101
+    name = v.status.instance_name
+    if outcome.found_by_name:
+        message = f"adopted instance {instance_id} found by name {name}"
+    else:
+        message = f"rented instance {instance_id} ({name})"
+    events = [Event(EventReason.INSTANCE_CREATED, message)]
+    if outcome.system_disk is not None:
+        asked, used = outcome.system_disk
+        events.append(
+            Event(
+                EventReason.SYSTEM_DISK_EXPANDED,
+                f"the image needs a larger system disk: expanded by {used} GB instead of "
+                f"the {asked} GB asked (spec.disks.systemExpandGB)",
+            )
+        )
+    ready = Cond("Ready", "False", Reason.CREATING, message)
+    status = {**frame.report(Phase.CREATING, ready), "instanceId": instance_id}
+    return Decision(Act.NOTHING, status, tuple(events))
+
+
+def system_disk_expand(asked_gb: int, image_min_gb: int) -> int:
+    """GB to add to the free system disk so that the image fits: what the spec asks, or
+    more when the image's minimum system disk is larger than the free disk plus that."""
+    return max(asked_gb, image_min_gb - FREE_SYSTEM_DISK_GB)
+
+
+__all__ = ["decide", "phase_of", "stamp", "system_disk_expand"]

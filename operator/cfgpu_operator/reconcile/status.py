@@ -1,12 +1,10 @@
-"""Status fields from what CFGPU reports, and the minimal patch that brings status there."""
+"""Status times, and the minimal merge patch that brings a stored status to a decided one."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
-
-from cfgpu_operator.clients.cfgpu_wire import InstanceRecord
 
 
 def rfc3339(ms: int | None) -> str | None:
@@ -19,30 +17,6 @@ def rfc3339(ms: int | None) -> str | None:
 def epoch(stamp: str) -> float:
     """Seconds since the epoch of a Kubernetes RFC 3339 time (``...Z``)."""
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-
-
-def facts(record: InstanceRecord | None, status_code: str | None) -> dict[str, Any]:
-    """The observed-facts part of status (camelCase, as stored)."""
-    out: dict[str, Any] = {"cfgpuStatus": status_code}
-    if record is None:
-        return out
-    out.update(
-        {
-            "regionCode": record.region_code,
-            "gpuTypeCode": record.gpu_type,
-            "imageId": record.image_id,
-            "gpuName": record.gpu_name,
-            "gpus": record.gpus,
-            "cpus": record.cpus,
-            "memoryBytes": record.memory,
-            "gpuMemoryBytes": record.gpu_memory,
-            "consumeType": record.consume_type_code,
-            "createTime": rfc3339(record.create_time),
-            "expireTime": rfc3339(record.expire_time),
-            "stopTime": rfc3339(record.stop_time),
-        }
-    )
-    return out
 
 
 def changes(current: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,102 @@
+"""One reconcile of any kind: observe -> decide -> act -> report.
+
+Per-kind code is an ``Adapter``: how to observe (build the view), how to carry out each
+action, and how to put an action's outcome into the view. The pipeline runs exactly one
+action, decides once more on its outcome, then writes status once, posts the decision's
+Events, and sets the gate (backoff) on the object's in-memory state.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import kopf
+
+from cfgpu_operator.handlers.observability import count_error
+from cfgpu_operator.handlers.runtime import ObjectState
+from cfgpu_operator.reconcile import status as status_fields
+from cfgpu_operator.reconcile.decision import Decision, Gate
+from cfgpu_operator.reconcile.verdicts import retry_delay
+from cfgpu_operator.settings import Settings
+
+V = TypeVar("V")
+A = TypeVar("A")
+O = TypeVar("O")  # noqa: E741 - an action's outcome
+
+
+class Adapter(Protocol[V, A, O]):
+    kind: str
+
+    async def observe(self) -> V: ...
+
+    def decide(self, view: V) -> Decision[A]: ...
+
+    async def act(self, view: V, decision: Decision[A]) -> O | None: ...
+
+    def with_outcome(self, view: V, outcome: O) -> V: ...
+
+
+@dataclass
+class Target:
+    """The object one reconcile writes to: its body, Kopf's patch, and its memory."""
+
+    body: kopf.Body
+    patch: kopf.Patch
+    state: ObjectState
+    current: dict[str, Any]  # status as this process last left it
+    settings: Settings
+
+
+async def reconcile(adapter: Adapter[V, A, O], target: Target) -> Decision[A]:
+    view = await adapter.observe()
+    decision = adapter.decide(view)
+    outcome = await adapter.act(view, decision)
+    if outcome is not None:
+        decision = adapter.decide(adapter.with_outcome(view, outcome))
+    report(adapter.kind, target, decision)
+    return decision
+
+
+def report(kind: str, target: Target, decision: Decision[A]) -> None:
+    status_fields.write_changes(target.patch.status, target.current, decision.status)
+    for event in decision.events:
+        post = kopf.warn if event.warning else kopf.info
+        post(target.body, reason=event.reason, message=event.message)
+    gate(kind, target, decision.gate)
+
+
+def gate(kind: str, target: Target, g: Gate) -> None:
+    """Remember when the next attempt may come: a failure backs off, success resets."""
+    state, settings = target.state, target.settings
+    if g.retry in ("none", "soon", "keep"):
+        if g.retry == "none":
+            state.attempts, state.retry_at = 0, 0.0
+        return
+    if g.reason:
+        count_error(kind, g.reason)
+    delay = retry_delay(
+        g.retry,
+        state.attempts,
+        base=settings.CFGPU_OPERATOR_BACKOFF_BASE,
+        slow=settings.CFGPU_OPERATOR_SLOW_RETRY,
+        cap=settings.CFGPU_OPERATOR_BACKOFF_MAX,
+        retry_after=g.retry_after,
+    )
+    state.attempts += 1
+    state.retry_at = math.inf if delay is None else time.time() + delay
+    state.last_delay = 0.0 if delay is None else delay
+
+
+def requeue_delay(g: Gate, state: ObjectState, settings: Settings) -> float:
+    """Seconds until a handler that must come back (deletion) runs again: soon while a
+    step is under way, else the backoff the gate just set (slow for "never": deletion
+    cannot wait for a spec change)."""
+    soon = settings.CFGPU_OPERATOR_POLL_FAST
+    if g.retry in ("none", "soon", "keep"):
+        return soon
+    if g.retry == "never":
+        return settings.CFGPU_OPERATOR_SLOW_RETRY
+    return max(soon, state.last_delay)
