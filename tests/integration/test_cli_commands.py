@@ -42,6 +42,7 @@ async def test_demo_runs_samples_to_ready_and_releases_them() -> None:
         assert any(wanted in line for line in shown), shown
     instances = sum(1 for s in samples if s["kind"] == "GpuInstance")
     assert f"instances released on CFGPU: {instances} of {instances}" in out
+    assert "operator log: no WARNING or ERROR lines" in out
 
 
 def test_samples_come_from_deploy_samples() -> None:
@@ -63,8 +64,14 @@ async def test_catalog_lists_what_cfgpu_offers(cfgpu: ServedCfgpu) -> None:
         "id": "image_exc6f72b",
         "source": "system",
         "name": "Tensorflow/2.15.0/3.11(ubuntu20.04)/12.2",
+        "minSystemDiskGB": 0,
     } in images
-    assert {"id": "image_gzo9zvxs", "source": "private", "name": "ComfyUI 定制版"} in images
+    private = {"id": "image_gzo9zvxs", "source": "private", "name": "ComfyUI 定制版"}
+    assert {**private, "minSystemDiskGB": 0} in images
+    code, out = await cli("catalog", "images", "--adapt-type", "VM", env=env)
+    assert code == 0, out
+    assert out.splitlines()[0].split() == ["ID", "SOURCE", "NAME", "MINSYSTEMDISKGB"]
+    assert "50" in next(line for line in out.splitlines() if "image_ubvm2204" in line)
     code, out = await cli("catalog", "regions", env={**env, "CFGPU_API_TOKEN": "wrong"})
     assert code != 0
     assert "token rejected" in out

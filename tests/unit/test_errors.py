@@ -6,6 +6,7 @@ from cfgpu_operator.clients.cfgpu_errors import classify_code
 from cfgpu_operator.errors import (
     ApiError,
     Conflict,
+    Expired,
     InsufficientBalance,
     NoCapacity,
     NotFound,
@@ -31,7 +32,8 @@ from cfgpu_operator.errors import (
         ("BIZ_ERROR", "当前主机可用资源不足 [显卡]", NoCapacity),
         ("BIZ_ERROR", "GPU不足", NoCapacity),
         ("BIZ_ERROR", "系统繁忙", ApiError),
-        *[(str(code), "state", WrongState) for code in range(52002, 52009)],
+        *[(str(code), "state", WrongState) for code in range(52002, 52008)],
+        ("52008", "实例已到期", Expired),
         ("52009", "未到期包年包月实例暂不支持释放", PrepaidNotExpired),
         ("401", "token无效", Unauthorized),
         ("429", "too many", RateLimited),

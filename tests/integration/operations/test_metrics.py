@@ -21,13 +21,16 @@ async def test_metrics_show_calls_objects_readiness_and_errors(pod: PodWorld) ->
     pod.cfgpu.clock.advance(5)
     await pod.phase("trainer", "Running")
     await eventually(lambda: pod.ready("typo").get("reason") == "InvalidSpec")
-    await eventually(lambda: pod.wstatus("train").get("workloadId"), what="submitted")
+    await eventually(lambda: pod.safe.emulator.calls("workloads.create"), what="submitted")
+
+    safe_ok = {"api": "primus-safe", "endpoint": "workloads.create", "outcome": "ok"}
 
     async def settled() -> Series | None:
         series = await scrape(pod.endpoints.metrics)
         ready = value(series, P + "time_to_ready_seconds_count", kind="GpuInstance")
         running = value(series, P + "objects", kind="GpuInstance", phase="Running")
-        return series if ready == 1 and running == 1 else None
+        submitted = value(series, P + "api_requests_total", **safe_ok)
+        return series if ready == running == submitted == 1 else None
 
     series = await eventually_async(settled, what="Ready and Running in the metrics")
     assert series is not None
@@ -38,7 +41,6 @@ async def test_metrics_show_calls_objects_readiness_and_errors(pod: PodWorld) ->
     failed = {"api": "cfgpu", "endpoint": "instance/status", "outcome": "unavailable"}
     assert value(series, P + "api_requests_total", **failed) == 1
     assert value(series, P + "api_retries_total", api="cfgpu", endpoint="instance/status") == 1
-    safe_ok = {"api": "primus-safe", "endpoint": "workloads.create", "outcome": "ok"}
     assert value(series, P + "api_requests_total", **safe_ok) == 1
 
     status = {"api": "cfgpu", "endpoint": "instance/status"}

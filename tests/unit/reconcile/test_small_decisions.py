@@ -1,4 +1,4 @@
-"""Naming, conditions, error verdicts, backoff, adoption and deletion, table-style."""
+"""Naming, conditions, error verdicts, backoff and adoption, table-style."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from cfgpu_operator.errors import (
     ApiError,
     ApiTimeout,
+    Expired,
     Forbidden,
     InsufficientBalance,
     NoCapacity,
@@ -21,8 +22,6 @@ from cfgpu_operator.errors import (
 )
 from cfgpu_operator.reconcile.adoption import match_by_name
 from cfgpu_operator.reconcile.conditions import Cond, set_condition
-from cfgpu_operator.reconcile.deletion import plan_delete
-from cfgpu_operator.reconcile.gpuinstance import Seen
 from cfgpu_operator.reconcile.naming import instance_name
 from cfgpu_operator.reconcile.verdicts import backoff_delay, retry_delay, verdict
 
@@ -75,7 +74,8 @@ def err(kind: type[ApiError], **kw: object) -> ApiError:
         (err(Unavailable), "ApiUnavailable", "backoff", True, False),
         (err(ApiTimeout), "ApiUnavailable", "backoff", True, False),
         (err(RateLimited, retry_after=7.0), "RateLimited", "backoff", True, False),
-        (err(WrongState), "Transitioning", "now", False, False),
+        (err(WrongState), "Transitioning", "backoff", False, False),
+        (err(Expired), "InstanceExpired", "slow", False, True),
         (err(PrepaidNotExpired), "PrepaidNotExpired", "slow", False, False),
         (err(NotFound), "InstanceGone", "never", False, True),
         (err(ApiError), "ApiError", "backoff", False, True),
@@ -98,10 +98,14 @@ def test_backoff_grows_to_a_cap_with_jitter(attempt: int, jitter: float, expecte
 
 def test_retry_delay_honours_retry_after_and_never() -> None:
     limited = verdict(err(RateLimited, retry_after=45.0))
-    assert retry_delay(limited, 0, base=1, slow=300, cap=60, jitter=lambda: 1.0) == 45.0
-    assert retry_delay(verdict(err(RejectedInput)), 5, base=1, slow=300, cap=60) is None
+    delay = retry_delay(
+        limited.retry, 0, base=1, slow=300, cap=60, retry_after=45.0, jitter=lambda: 1.0
+    )
+    assert limited.retry_after == 45.0
+    assert delay == 45.0
+    assert retry_delay(verdict(err(RejectedInput)).retry, 5, base=1, slow=300, cap=60) is None
     slow = retry_delay(
-        verdict(err(InsufficientBalance)), 0, base=1, slow=300, cap=60, jitter=lambda: 0.0
+        verdict(err(InsufficientBalance)).retry, 0, base=1, slow=300, cap=60, jitter=lambda: 0.0
     )
     assert slow == 150.0
 
@@ -121,25 +125,3 @@ def test_match_by_name(
 ) -> None:
     found = match_by_name(records, "k8s-a")
     assert (found.kind, found.instance_ids) == (kind, ids)
-
-
-@pytest.mark.parametrize(
-    ("policy", "instance_id", "intent", "seen", "kind"),
-    [
-        ("Orphan", "i1", "n", Seen("RUNNING"), "done"),
-        ("Release", None, None, None, "done"),
-        ("Release", None, "n", None, "search"),
-        ("Release", "i1", "n", None, "done"),
-        ("Release", "i1", "n", Seen("RELEASED"), "done"),
-        ("Release", "i1", "n", Seen("RUNNING"), "stop"),
-        ("Release", "i1", "n", Seen("STOPPING"), "wait"),
-        ("Release", "i1", "n", Seen("CREATING"), "wait"),
-        ("Release", "i1", "n", Seen("RELEASING"), "wait"),
-        ("Release", "i1", "n", Seen("CLOSED"), "release"),
-        ("Release", "i1", "n", Seen("ERROR"), "release"),
-    ],
-)
-def test_plan_delete(
-    policy: str, instance_id: str | None, intent: str | None, seen: Seen | None, kind: str
-) -> None:
-    assert plan_delete(policy, instance_id, intent, seen).kind == kind
