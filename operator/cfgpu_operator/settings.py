@@ -98,6 +98,11 @@ class Settings(BaseModel):
         default=300.0,
         description="Seconds a fetched catalog (regions, GPU types, images) is reused.",
     )
+    CFGPU_OPERATOR_SECRET_TTL: PositiveSeconds = Field(
+        default=30.0,
+        description="Seconds a value read from a Secret (or its absence) is reused by every "
+        "object that names it.",
+    )
     CFGPU_OPERATOR_LOG_LEVEL: str = Field(
         default="INFO",
         description="Log level: DEBUG, INFO, WARNING or ERROR.",

@@ -10,7 +10,7 @@ from typing import Any
 import kopf
 
 from cfgpu_operator import logs, metrics
-from cfgpu_operator.handlers.runtime import ObjectState
+from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.reconcile.conditions import condition
 from cfgpu_operator.reconcile.status import epoch
 

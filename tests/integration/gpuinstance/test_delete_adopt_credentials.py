@@ -25,6 +25,14 @@ def team_secret(world: World) -> ResourceType:
     return secrets
 
 
+async def secret_seen_missing(world: World) -> None:
+    """Wait until the operator has read the deleted Secret (its value is cached briefly)."""
+    reads = world.kube.emulator.calls
+    await eventually(
+        lambda: any(c.status == 404 for c in reads("get", "secrets")), what="Secret re-read"
+    )
+
+
 def instant(world: World) -> None:
     config = world.cfgpu.emulator.config
     config.create_seconds = config.stop_seconds = config.release_seconds = 0
@@ -159,6 +167,7 @@ async def test_deleted_secret_does_not_leak_an_instance(world: World) -> None:
     status = await world.phase("team", "Running")
     instance = world.cfgpu.emulator.state.instances[status["instanceId"]]
     world.cluster.delete(secrets, "default", "team-token")
+    await secret_seen_missing(world)
     world.delete("team")
     await eventually(
         lambda: any(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cfgpu_operator.handlers.runtime import ObjectState
+from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.reconcile.status import TRUST_UNSEEN, overlay, unseen, write_changes
 
 FAILED = {"phase": "Creating", "lastError": {"code": "52001", "message": "poor"}}

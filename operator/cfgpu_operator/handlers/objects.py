@@ -1,0 +1,37 @@
+"""What this process remembers about one object between reconciles (lost on restart, which is
+safe: the worst case is one early retry, answered by an "observe again")."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cfgpu_operator.reconcile import status as status_fields
+
+
+@dataclass
+class ObjectState:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    acted_cycle: int = -1  # poll cycles begun by the last call; trust only later ones
+    attempts: int = 0  # consecutive failures, for backoff
+    retry_at: float = 0.0  # epoch time before which no new attempt is made
+    last_delay: float = 0.0  # the backoff last chosen (deletion requeues after it)
+    submit_recorded: str | None = None  # a submit time this process stored, not yet sent
+    # status fields patched (value, monotonic time) that the body may not show yet
+    written: dict[str, tuple[Any, float]] = field(default_factory=dict)
+
+    def view(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The status as this process last left it. A handler queued behind the lock (or
+        woken by a late watch event) holds a body from before the previous handler's patch;
+        deciding on that would repeat its warnings and calls and skip its backoff."""
+        seen = dict(body.get("status") or {})
+        self.written = status_fields.unseen(seen, self.written, time.monotonic())
+        return status_fields.overlay(seen, {k: v for k, (v, _) in self.written.items()})
+
+    def remember(self, patch: Mapping[str, Any]) -> None:
+        """Call with the handler's patch once it is done (Kopf applies it afterwards)."""
+        now = time.monotonic()
+        self.written.update({k: (v, now) for k, v in (patch.get("status") or {}).items()})
