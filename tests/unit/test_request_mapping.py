@@ -43,3 +43,13 @@ def test_the_system_disk_grows_to_what_the_image_needs() -> None:
     image = ResolvedImage("image_vm", "ubuntu", "system", min_system_disk=50)
     request, expand = cfgpu_mapping.create_request(spec(), "k8s-n", "hz", "g", image)
     assert request.sys_disk_expand_size == expand == 20
+
+
+def test_every_safeworkload_spec_field_is_mapped_or_operator_only() -> None:
+    from cfgpu_operator.handlers import safe_mapping
+    from cfgpu_operator.models.safeworkload import SafeWorkloadSpec
+
+    fields = {f.alias or name for name, f in SafeWorkloadSpec.model_fields.items()}
+    groups = (safe_mapping.SENT_ON_CREATE, safe_mapping.OPERATOR_ONLY, safe_mapping.NOT_SENT_YET)
+    assert fields == set().union(*groups)
+    assert sum(len(g) for g in groups) == len(fields)  # no field in two groups

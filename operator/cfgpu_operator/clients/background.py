@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
+from collections.abc import Callable
 
 from cfgpu_operator import logs, metrics
 from cfgpu_operator.errors import ApiError
@@ -87,3 +89,58 @@ class Background:
             # The pause itself is not a stall: allow for it on top of the usual budget.
             self.heartbeat += pause
             await self._pause(pause)
+
+
+JITTER = 0.1  # each interval varies by up to ±10%
+
+
+class Polling(Background):
+    """A Background loop on the shared cadence: every ``fast`` seconds while something is
+    busy (transient) or an object asked for news (``kick``), every ``slow`` seconds otherwise,
+    with jitter; after failures it backs off from fast towards slow, and then a kick waits for
+    the backoff too (no hot loop during an outage)."""
+
+    def __init__(
+        self,
+        *,
+        fast: float,
+        slow: float,
+        jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fast, self._slow = fast, slow
+        self._jitter, self._clock = jitter, clock
+        self._wake = asyncio.Event()
+        self._urgent = False
+
+    def busy(self) -> bool:
+        """Whether the last snapshot shows something in a transient state."""
+        raise NotImplementedError
+
+    def kick(self) -> None:
+        """Ask for a prompt next poll (an object just acted, or waits for news)."""
+        self._urgent = True
+        self._wake.set()
+
+    def interval(self) -> float:
+        base = self._fast if self._urgent or self.busy() else self._slow
+        if self.failures:
+            base = min(self._slow, self._fast * 2 ** min(self.failures, 20))
+        return base * (1 + JITTER * (2 * self._jitter() - 1))
+
+    def _before_poll(self) -> None:
+        self._urgent = False
+        self._wake.clear()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake for a kick once at least the fast interval has passed."""
+        deadline = self._clock() + seconds
+        earliest = deadline if self.failures else self._clock() + min(seconds, self._fast)
+        while (left := deadline - self._clock()) > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), left)
+            if self._wake.is_set() and self._clock() >= earliest:
+                return
+            if self._wake.is_set():
+                await asyncio.sleep(max(0.0, earliest - self._clock()))
+                return

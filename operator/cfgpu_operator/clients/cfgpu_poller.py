@@ -15,12 +15,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cfgpu_operator.clients.background import Background
+from cfgpu_operator.clients.background import Polling
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.cfgpu_wire import TRANSIENT_STATUSES, InstanceRecord
 from cfgpu_operator.errors import ApiError
-
-JITTER = 0.1  # each interval varies by up to ±10%
 
 
 @dataclass(frozen=True)
@@ -37,7 +35,7 @@ class Snapshot:
         return any(code in TRANSIENT_STATUSES for code in self.statuses.values())
 
 
-class Poller(Background):
+class Poller(Polling):
     _name = "cfgpu-poller"
     api = "cfgpu"
 
@@ -50,21 +48,16 @@ class Poller(Background):
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(fast=fast, slow=slow, jitter=jitter, clock=clock)
         self.client = client
-        self._fast, self._slow = fast, slow
-        self._jitter, self._clock = jitter, clock
         self.snapshot: Snapshot | None = None
         self.last_error: ApiError | None = None
         self.failures = 0
         self.begun = 0  # cycles started so far
-        self._wake = asyncio.Event()
-        self._urgent = False
         self._changed = asyncio.Condition()
 
-    def kick(self) -> None:
-        """Ask for a fast next poll (an object just acted, or is waiting for news)."""
-        self._urgent = True
-        self._wake.set()
+    def busy(self) -> bool:
+        return self.snapshot is not None and self.snapshot.transient
 
     async def next_snapshot(self, after_cycle: int, within: float) -> Snapshot | None:
         """Wait for a snapshot newer than ``after_cycle`` (or give up after ``within`` s)."""
@@ -95,28 +88,3 @@ class Poller(Background):
         async with self._changed:
             self._changed.notify_all()
         return snapshot
-
-    def interval(self) -> float:
-        urgent = self._urgent or (self.snapshot is not None and self.snapshot.transient)
-        base = self._fast if urgent else self._slow
-        if self.failures:
-            base = min(self._slow, self._fast * 2 ** min(self.failures, 20))
-        return base * (1 + JITTER * (2 * self._jitter() - 1))
-
-    def _before_poll(self) -> None:
-        self._urgent = False
-        self._wake.clear()
-
-    async def _pause(self, seconds: float) -> None:
-        """Sleep, but wake for a kick once at least the fast interval has passed; while the
-        API is failing, kicks wait for the backoff too (no hot loop during an outage)."""
-        deadline = self._clock() + seconds
-        earliest = deadline if self.failures else self._clock() + min(seconds, self._fast)
-        while (left := deadline - self._clock()) > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), left)
-            if self._wake.is_set() and self._clock() >= earliest:
-                return
-            if self._wake.is_set():
-                await asyncio.sleep(max(0.0, earliest - self._clock()))
-                return

@@ -4,13 +4,11 @@ are not polled any more; an object whose workload vanished from it asks once dir
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cfgpu_operator.clients.background import Background
+from cfgpu_operator.clients.background import Polling
 from cfgpu_operator.clients.safe import SafeClient
 from cfgpu_operator.clients.safe_wire import WorkloadItem
 from cfgpu_operator.errors import ApiError
@@ -25,7 +23,7 @@ class SafeSnapshot:
     workspaces: frozenset[str] = frozenset()
 
 
-class SafePoller(Background):
+class SafePoller(Polling):
     _name = "safe-poller"
     api = "primus-safe"
 
@@ -38,22 +36,22 @@ class SafePoller(Background):
         slow: float,
         jitter: Callable[[], float] = random.random,
     ) -> None:
+        super().__init__(fast=fast, slow=slow, jitter=jitter)
         self.client, self.tag_key = client, tag_key
-        self._fast, self._slow, self._jitter = fast, slow, jitter
         self.workspaces: set[str] = set()
         self.snapshot: SafeSnapshot | None = None
         self.last_error: ApiError | None = None
         self.failures = 0
         self._cycle = 0
-        self._wake = asyncio.Event()
 
     def watch(self, workspace_id: str) -> None:
         if workspace_id not in self.workspaces:
             self.workspaces.add(workspace_id)
             self.kick()
 
-    def kick(self) -> None:
-        self._wake.set()
+    def busy(self) -> bool:
+        snapshot = self.snapshot
+        return snapshot is None or any(i.phase == "Pending" for i in snapshot.items.values())
 
     async def poll_once(self) -> SafeSnapshot:
         items: dict[str, WorkloadItem] = {}
@@ -67,25 +65,3 @@ class SafePoller(Background):
         self.snapshot = SafeSnapshot(self._cycle, items, watched)
         self.last_error, self.failures = None, 0
         return self.snapshot
-
-    def interval(self) -> float:
-        snapshot = self.snapshot
-        busy = snapshot is None or any(i.phase == "Pending" for i in snapshot.items.values())
-        base = self._fast if busy else self._slow
-        if self.failures:
-            base = min(self._slow, self._fast * 2 ** min(self.failures, 20))
-        return base * (0.9 + 0.2 * self._jitter())
-
-    def _before_poll(self) -> None:
-        self._wake.clear()
-
-    async def _pause(self, seconds: float) -> None:
-        """At least the fast interval between polls; a kick ends the rest of the wait, except
-        during an outage, when the whole backoff is kept (no hot loop)."""
-        if self.failures:
-            await asyncio.sleep(seconds)
-            return
-        await asyncio.sleep(min(self._fast, seconds))
-        if seconds > self._fast:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), seconds - self._fast)

@@ -69,7 +69,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         if decision.act is not Act.FINISH:
             message = _waiting_message(decision.status) or "waiting for the instance"
             requeue.wait(message, requeue_delay(decision.gate, state, rt.settings))
-        rt.forget(uid)
+        await rt.forget(uid)
 
 
 def _owners(index: kopf.Index[str, str]) -> dict[str, str]:

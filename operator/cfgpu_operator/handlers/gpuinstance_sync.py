@@ -73,7 +73,7 @@ class GpuInstanceAdapter:
         view = replace(view, credentials=credentials)
         if token is None:
             return view
-        self.account = account = self.rt.account(token)
+        self.account = account = self.rt.account(token, self.uid)
         snapshot = await self._snapshot(account)
         if snapshot is None:
             error = account.poller.last_error

@@ -15,8 +15,8 @@ from typing import Any, Protocol, TypeVar
 
 import kopf
 
+from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.handlers.observability import count_error
-from cfgpu_operator.handlers.runtime import ObjectState
 from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.decision import Decision, Gate
 from cfgpu_operator.reconcile.verdicts import retry_delay
@@ -70,13 +70,16 @@ def report(kind: str, target: Target, decision: Decision[A]) -> None:
 
 def gate(kind: str, target: Target, g: Gate) -> None:
     """Remember when the next attempt may come: a failure backs off, success resets."""
-    state, settings = target.state, target.settings
+    if g.reason and g.retry not in ("none", "soon", "keep"):
+        count_error(kind, g.reason)
+    schedule(target.state, target.settings, g)
+
+
+def schedule(state: ObjectState, settings: Settings, g: Gate) -> None:
     if g.retry in ("none", "soon", "keep"):
         if g.retry == "none":
             state.attempts, state.retry_at = 0, 0.0
         return
-    if g.reason:
-        count_error(kind, g.reason)
     delay = retry_delay(
         g.retry,
         state.attempts,

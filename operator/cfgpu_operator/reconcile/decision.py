@@ -95,6 +95,11 @@ class Frame:
         found = condition(list(self.was), kind)
         return None if found is None else str(found.get("reason"))
 
+    def says(self, kind: Literal["Ready", "Synced"], reason: str, message: str) -> bool:
+        """Whether users already see exactly this reason and message."""
+        found = condition(list(self.was), kind) or {}
+        return (found.get("reason"), found.get("message")) == (reason, message)
+
     def sticky(self) -> bool:
         """Whether the last decision waits for a spec change (callers check that none came)."""
         return self.reason("Ready") in STICKY

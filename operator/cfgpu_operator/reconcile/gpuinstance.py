@@ -44,7 +44,7 @@ def decide(v: View) -> D:
         return Decision(Act.NOTHING, gate=KEEP)  # waiting for a spec change, or backing off
     if v.credentials.problem:
         status, events = frame.failure(CREDENTIALS, v.credentials.problem, phase=_pending(v))
-        return Decision(Act.NOTHING, status, events, Gate("slow"))
+        return Decision(Act.NOTHING, status, events, Gate("slow", reason=CREDENTIALS.reason))
     if v.outcome is not None:
         return _after(v, frame)
     if v.image_error is not None:
@@ -118,7 +118,8 @@ def _adopting(v: View, frame: Frame, instance_id: str) -> D:
 def _held(frame: Frame, reason: str, message: str, gate: Gate) -> D:
     """Nothing will happen until a person acts: Ready False with why, warned once."""
     status = frame.report(Phase.PENDING, Cond("Ready", "False", reason, message))
-    return Decision(Act.NOTHING, status, frame.once("Ready", reason, message), gate)
+    events = frame.once("Ready", reason, message)
+    return Decision(Act.NOTHING, status, events, replace(gate, reason=reason))
 
 
 def _with_instance(v: View, frame: Frame) -> D:

@@ -29,7 +29,7 @@ def decide_delete(v: View, frame: Frame) -> D:
     if v.credentials.problem and not v.credentials.fallback:
         message = f"{v.credentials.problem}; cannot release the instance yet"
         status, events = _on_top(frame, message).failure(CREDENTIALS, message)
-        return Decision(Act.WAIT, status, events, Gate("slow"))
+        return Decision(Act.WAIT, status, events, Gate("slow", reason=CREDENTIALS.reason))
     if v.outcome is not None:
         return _after(v, frame)
     instance_id = v.status.instance_id
@@ -66,7 +66,7 @@ def _unrecorded(v: View, frame: Frame) -> D:
         message = f"several instances are named {name}: {', '.join(ids)}; release them by hand"
         status = frame.report(None, Cond("Ready", "False", Reason.AMBIGUOUS_INSTANCE, message))
         events = frame.once("Ready", Reason.AMBIGUOUS_INSTANCE, message)
-        return Decision(Act.WAIT, status, events, Gate("slow"))
+        return Decision(Act.WAIT, status, events, Gate("slow", reason=Reason.AMBIGUOUS_INSTANCE))
     decision = _step(v, frame, ids[0])
     return replace(decision, status={**decision.status, "instanceId": ids[0]})
 
@@ -123,8 +123,11 @@ def _invisible(frame: Frame, instance_id: str) -> D:
         f"instance {instance_id} is not visible with the operator's token; restore the "
         "Secret, or set deletionPolicy: Orphan to let go of it"
     )
-    status, events = frame.failure(CREDENTIALS, message)
-    return Decision(Act.WAIT, status, events, Gate("slow"))
+    status, _ = frame.failure(CREDENTIALS, message)
+    # A new situation even when the Secret was already missing: the deletion is blocked.
+    said = frame.says("Ready", Reason.CREDENTIALS_ERROR, message)
+    events = () if said else (Event(Reason.CREDENTIALS_ERROR, message, warning=True),)
+    return Decision(Act.WAIT, status, events, Gate("slow", reason=Reason.CREDENTIALS_ERROR))
 
 
 def _after(v: View, frame: Frame) -> D:

@@ -1,18 +1,11 @@
-"""SafeWorkload decisions: ids, names, the next step, and what a PATCH must carry.
-
-Submitting is the dangerous step: a create for an id that exists makes the real server delete
-the existing workload. So the plan only says "submit" after a lookup by id and by env tag
-found nothing, and a failed submit sends the object back to "lookup", never to "submit".
-"""
+"""SafeWorkload ids and names, and what a PATCH must carry (the decision itself is in
+``safeworkload_decide``)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from cfgpu_operator.models.safeworkload import Phase
+from typing import Any
 
 ENV_TAG = "CFGPU_OPERATOR_ID"  # value: the object's uid; survives the platform's TTL
 MAX_ID = 50  # PyTorchJob pod names must stay under 63 characters
@@ -29,9 +22,6 @@ NAME_BUDGET = {
     "AutoscalingRunnerSet": 39,
     "MonarchJob": 48,
 }
-PHASES = {p.value: p for p in Phase}
-
-StepKind = Literal["wait", "lookup", "submit", "observe", "patch", "stop", "hold", "ended", "lost"]
 
 
 def _slug(text: str) -> str:
@@ -57,100 +47,6 @@ def display_name(name: str, kind: str) -> str:
         slug = f"w-{slug}"
     slug = slug[:budget].rstrip("-")
     return slug if len(slug) >= 2 else f"{slug}0"
-
-
-@dataclass(frozen=True)
-class Seen:
-    """The platform's view of the workload (from a list row or a GET)."""
-
-    phase: str
-    dispatch_count: int = 0
-
-
-@dataclass(frozen=True)
-class Inputs:
-    workload_id: str | None  # status.workloadId: set once the platform has it
-    seen: Seen | None  # None: not in the last listing
-    suspend: bool
-    gpu_not_ready: tuple[str, ...] = ()
-    deps_without_id: tuple[str, ...] = ()
-    patch: dict[str, Any] = field(default_factory=dict)  # what differs from the platform
-    kind: str = "PyTorchJob"
-
-
-@dataclass(frozen=True)
-class Step:
-    kind: StepKind
-    phase: Phase
-    ready: bool = False
-    reason: str = ""
-    message: str = ""
-
-
-def plan(i: Inputs) -> Step:
-    if i.workload_id is None:
-        return _before_submit(i)
-    if i.seen is None:
-        return Step(
-            "lookup",
-            Phase.SUBMITTING,
-            reason="Submitting",
-            message=f"looking for workload {i.workload_id}",
-        )
-    phase = PHASES.get(i.seen.phase, Phase.PENDING)
-    if i.seen.phase in TERMINAL:
-        return _ended(i, phase)
-    if i.suspend:
-        return Step("stop", phase, reason="Suspending", message="spec.suspend is true")
-    if i.patch:
-        return Step(
-            "patch", phase, reason="Updating", message=f"updating {', '.join(sorted(i.patch))}"
-        )
-    running = i.seen.phase == "Running"
-    return Step("observe", phase, ready=running, reason=phase.value)
-
-
-def _before_submit(i: Inputs) -> Step:
-    if i.suspend:
-        return Step(
-            "hold", Phase.WAITING, reason="Suspended", message="spec.suspend is true: not submitted"
-        )
-    if i.gpu_not_ready:
-        return Step(
-            "wait",
-            Phase.WAITING,
-            reason="WaitingForGpuInstances",
-            message=f"waiting for GpuInstances to be Ready: {', '.join(i.gpu_not_ready)}",
-        )
-    if i.deps_without_id:
-        return Step(
-            "wait",
-            Phase.WAITING,
-            reason="WaitingForDependencies",
-            message=f"waiting for SafeWorkloads to be submitted: {', '.join(i.deps_without_id)}",
-        )
-    return Step(
-        "submit",
-        Phase.SUBMITTING,
-        reason="Submitting",
-        message="submitting after a lookup by id and env tag found nothing",
-    )
-
-
-def _ended(i: Inputs, phase: Phase) -> Step:
-    if i.seen is not None and i.seen.phase == "Stopped" and not i.suspend:
-        return Step(
-            "ended",
-            phase,
-            reason="CannotResume",
-            message="the workload was stopped; the platform cannot resume it under the "
-            "same id: delete and re-create the SafeWorkload to run it again",
-        )
-    if phase is Phase.SUCCEEDED:
-        return Step("ended", phase, ready=True, reason="Succeeded")
-    if phase is Phase.FAILED:
-        return Step("ended", phase, reason="WorkloadFailed", message="the workload failed")
-    return Step("ended", phase, reason="Suspended", message="stopped as spec.suspend asks")
 
 
 MUTABLE_ALWAYS = ("priority", "timeout", "maxRetry", "description")

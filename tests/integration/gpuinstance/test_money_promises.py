@@ -13,7 +13,11 @@ from cfgpu_operator.emulators.cfgpu import actions
 from tests.conftest import TOKEN
 from tests.helpers import eventually
 from tests.integration.gpuinstance.conftest import World
-from tests.integration.gpuinstance.test_delete_adopt_credentials import instant, team_secret
+from tests.integration.gpuinstance.test_delete_adopt_credentials import (
+    instant,
+    secret_seen_missing,
+    team_secret,
+)
 
 
 def existing(world: World, name: str = "theirs", **body: Any) -> str:
@@ -114,10 +118,14 @@ async def test_a_deletion_waiting_on_credentials_is_not_ready(world: World) -> N
     world.apply("team", credentialsSecretRef={"name": "team-token"})
     await world.phase("team", "Running")
     world.cluster.delete(secrets, "default", "team-token")
+    await secret_seen_missing(world)
     world.delete("team")
-    await eventually(lambda: world.ready("team").get("reason") == "CredentialsError")
-    assert world.ready("team")["status"] == "False"
-    assert "not visible with the operator's token" in world.ready("team")["message"]
+    blocked = "not visible with the operator's token"
+    await eventually(lambda: blocked in world.ready("team").get("message", ""), what="why")
+    assert (world.ready("team")["status"], world.ready("team")["reason"]) == (
+        "False",
+        "CredentialsError",
+    )
 
 
 async def test_cfgpu_down_during_deletion_turns_synced_false(world: World) -> None:

@@ -1,0 +1,236 @@
+"""The SafeWorkload decision: from one view, the one next action and the complete new status.
+
+Submitting is the dangerous step: a create for an id that exists makes the real server delete
+the existing workload. So the decision only submits after a lookup by id and by env tag found
+nothing, with the submit time recorded first, and never twice within the grace window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from cfgpu_operator.errors import WrongState
+from cfgpu_operator.models.safeworkload import Phase
+from cfgpu_operator.reconcile.conditions import Cond
+from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts, stamp
+from cfgpu_operator.reconcile.reasons import EventReason, Reason
+from cfgpu_operator.reconcile.safeworkload import TERMINAL, patch_for
+from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, View, Workload
+from cfgpu_operator.reconcile.status import epoch
+from cfgpu_operator.reconcile.verdicts import CREDENTIALS, Verdict
+
+D = Decision[Act]
+PHASES = {p.value: p for p in Phase}
+SOON = Gate("soon")
+IMMUTABLE = Verdict(Reason.IMMUTABLE_AFTER_DISPATCH, "never", warn=True)
+
+
+def frame_of(v: View) -> Frame:
+    return Frame(tuple(as_dicts(v.status.conditions)), v.generation, v.now)
+
+
+def decide(v: View) -> D:
+    frame = frame_of(v)
+    if v.deleting:
+        return _deleting(v, frame)
+    if not v.changed and (frame.sticky() or v.now < v.retry_at):
+        return Decision(Act.NOTHING, gate=KEEP)
+    if v.credentials:
+        status, events = frame.failure(CREDENTIALS, v.credentials)
+        return Decision(Act.NOTHING, status, events, Gate("slow", reason=CREDENTIALS.reason))
+    if v.outcome is not None:
+        return _after(v, frame)
+    obs = v.observed
+    if not obs.listed:
+        return frame.failed(Act.NOTHING, obs.error) if obs.error else Decision(Act.NOTHING)
+    if v.status.workload_id is None:
+        return _before_submit(v, frame)
+    workload = obs.workload or _ended_before(v)
+    if workload is None:
+        return _unseen(v, frame)
+    return _seen(v, frame, workload)
+
+
+def _step(
+    act: Act, frame: Frame, phase: Phase, reason: str, message: str = "", ready: bool = False
+) -> D:
+    cond = Cond("Ready", "True" if ready else "False", reason, message)
+    return Decision(act, frame.report(phase.value, cond), args={"message": message})
+
+
+def _before_submit(v: View, frame: Frame) -> D:
+    if v.spec.suspend:
+        return _step(
+            Act.NOTHING, frame, Phase.WAITING, Reason.SUSPENDED, "not submitted: suspended"
+        )
+    if v.gpu_not_ready:
+        message = f"waiting for GpuInstances to be Ready: {', '.join(v.gpu_not_ready)}"
+        return _step(Act.NOTHING, frame, Phase.WAITING, Reason.WAITING_FOR_GPU_INSTANCES, message)
+    if v.deps_without_id:
+        message = f"waiting for SafeWorkloads to be submitted: {', '.join(v.deps_without_id)}"
+        return _step(Act.NOTHING, frame, Phase.WAITING, Reason.WAITING_FOR_DEPENDENCIES, message)
+    decision = _step(Act.RECORD_ID, frame, Phase.SUBMITTING, Reason.SUBMITTING, "recording the id")
+    status = {**decision.status, "workloadId": v.workload_id}
+    return replace(decision, status=status, gate=SOON)
+
+
+def _ended_before(v: View) -> Workload | None:
+    """Ended workloads drop out of the listing: keep what was seen of them last."""
+    phase = v.status.phase
+    if phase is None or phase.value not in TERMINAL or v.status.workload_id is None:
+        return None
+    return Workload(v.status.workload_id, phase.value, v.status.dispatch_count or 0)
+
+
+def _unseen(v: View, frame: Frame) -> D:
+    """Neither listed nor found by id or env tag: submit, exactly once."""
+    obs, wid = v.observed, v.status.workload_id
+    if obs.error is not None:
+        return frame.failed(Act.NOTHING, obs.error)
+    if not obs.absent:
+        message = f"looking for workload {wid}"
+        return _step(Act.NOTHING, frame, Phase.SUBMITTING, Reason.SUBMITTING, message)
+    submitted = v.status.submitted_at
+    if submitted and v.submit_recorded:
+        message = f"submitting workload {wid}"
+        return _step(Act.SUBMIT, frame, Phase.SUBMITTING, Reason.SUBMITTING, message)
+    if submitted and v.now - epoch(submitted) < v.grace:
+        # A submit may have been sent before a crash; the platform shows new workloads
+        # late. Only after the grace window does "not found" mean "never created".
+        message = f"waiting for workload {wid} to become visible"
+        return _step(Act.NOTHING, frame, Phase.SUBMITTING, Reason.SUBMITTING, message)
+    message = "recording the submit time"
+    decision = _step(Act.RECORD_SUBMIT, frame, Phase.SUBMITTING, Reason.SUBMITTING, message)
+    return replace(decision, status={**decision.status, "submittedAt": stamp(v.now)}, gate=SOON)
+
+
+def _seen(v: View, frame: Frame, workload: Workload) -> D:
+    decision = _on_platform(v, frame, workload)
+    status = {**workload.facts, **_details(v.observed), **decision.status}
+    return replace(decision, status=status)
+
+
+def _details(obs: Observed) -> dict[str, Any]:
+    return dict(obs.platform.details) if obs.platform else {}
+
+
+def _on_platform(v: View, frame: Frame, workload: Workload) -> D:
+    phase = PHASES.get(workload.phase, Phase.PENDING)
+    if workload.phase in TERMINAL:
+        return _ended(v, frame, phase)
+    if v.spec.suspend:
+        wid = workload.workload_id
+        message = f"stopped workload {wid}"
+        return _step(Act.STOP, frame, phase, Reason.SUSPENDING, message)
+    platform = v.observed.platform
+    if v.changed and platform is not None:
+        body, frozen = patch_for(
+            wanted(v), dict(platform.mutable), dispatched=platform.dispatched, kind=v.spec.kind
+        )
+        if frozen:
+            message = f"{', '.join(frozen)} cannot change after the workload was dispatched"
+            status, events = frame.failure(IMMUTABLE, message, "Primus.00012")
+            return Decision(Act.NOTHING, status, events, Gate("never", reason=IMMUTABLE.reason))
+        if body:
+            message = f"updated {', '.join(sorted(body))}"
+            decision = _step(Act.PATCH, frame, phase, Reason.UPDATING, message)
+            return replace(decision, args={**decision.args, "body": body})
+    running = workload.phase == "Running"
+    return _step(Act.NOTHING, frame, phase, phase.value, ready=running)
+
+
+def wanted(v: View) -> dict[str, Any]:
+    """The PATCHable fields as the spec wants them, named as the platform shows them."""
+    spec = v.spec
+    return {
+        "priority": spec.priority,
+        "timeout": spec.timeout,
+        "maxRetry": spec.max_retry,
+        "description": spec.description or "",
+        "images": list(spec.images),
+        "env": dict(spec.env),
+    }
+
+
+def _ended(v: View, frame: Frame, phase: Phase) -> D:
+    if phase is Phase.STOPPED and not v.spec.suspend:
+        message = (
+            "the workload was stopped; the platform cannot resume it under the same id: "
+            "delete and re-create the SafeWorkload to run it again"
+        )
+        decision = _step(Act.NOTHING, frame, phase, Reason.CANNOT_RESUME, message)
+    elif phase is Phase.SUCCEEDED:
+        decision = _step(Act.NOTHING, frame, phase, Reason.SUCCEEDED, ready=True)
+    elif phase is Phase.FAILED:
+        decision = _step(Act.NOTHING, frame, phase, Reason.WORKLOAD_FAILED, "the workload failed")
+    else:
+        message = "stopped as spec.suspend asks"
+        decision = _step(Act.NOTHING, frame, phase, Reason.SUSPENDED, message)
+    action = v.spec.on_complete.gpu_instances
+    if action != "Keep" and v.spec.gpu_instance_refs and not v.status.gpu_instances_applied:
+        return replace(decision, act=Act.HAND_OVER)
+    return decision
+
+
+def _after(v: View, frame: Frame) -> D:
+    outcome = v.outcome
+    assert outcome is not None  # noqa: S101 - decide() only comes here with one
+    first = decide(replace(v, outcome=None))
+    error = outcome.error
+    if isinstance(error, WrongState):  # Primus.00012: the change came after dispatch
+        status, events = frame.failure(IMMUTABLE, error.message, error.code or "")
+        return Decision(Act.NOTHING, status, events, Gate("never", reason=IMMUTABLE.reason))
+    if error is not None:
+        return frame.failed(Act.NOTHING, error)
+    return _accepted(v, first)
+
+
+ANNOUNCED = {Act.STOP: EventReason.STOPPING, Act.PATCH: EventReason.UPDATED}
+HANDED_OVER = {"Stop": EventReason.GPU_INSTANCES_STOP, "Release": EventReason.GPU_INSTANCES_RELEASE}
+
+
+def _accepted(v: View, first: D) -> D:
+    """Status and Events once the platform (or the cluster) accepted the action."""
+    wid = v.status.workload_id
+    if first.act is Act.SUBMIT:
+        ready = Cond("Ready", "False", Reason.SUBMITTED, f"submitted {wid}")
+        status = frame_of(v).report(Phase.PENDING.value, ready)
+        return Decision(Act.NOTHING, status, (Event(EventReason.SUBMITTED, f"submitted {wid}"),))
+    if first.act is Act.HAND_OVER:
+        action = v.spec.on_complete.gpu_instances
+        verb = "stopped" if action == "Stop" else "released"
+        message = f"{verb} GpuInstances {', '.join(v.spec.gpu_instance_refs)} as onComplete asks"
+        status = {**first.status, "gpuInstancesApplied": True}
+        events = (*first.events, Event(HANDED_OVER[action], message))
+        return Decision(Act.NOTHING, status, events)
+    announced = ANNOUNCED.get(first.act)
+    if announced is None:
+        return replace(first, act=Act.NOTHING)
+    event = Event(announced, str(first.args.get("message", "")))
+    return replace(first, act=Act.NOTHING, events=(*first.events, event))
+
+
+def _deleting(v: View, frame: Frame) -> D:
+    wid, policy = v.status.workload_id, v.spec.deletion_policy
+    if wid is None or not v.status.submitted_at:
+        return Decision(
+            Act.FINISH, events=(Event(EventReason.DELETED, "nothing to delete on the platform"),)
+        )
+    if policy == "Orphan":
+        message = "deletionPolicy Orphan: the workload is left as it is"
+        return Decision(Act.FINISH, events=(Event(EventReason.DELETED, message),))
+    if v.credentials:
+        status, events = frame.failure(CREDENTIALS, v.credentials)
+        return Decision(Act.WAIT, status, events, Gate("backoff", reason=CREDENTIALS.reason))
+    if v.outcome is not None:
+        if v.outcome.error is not None:
+            return replace(frame.failed(Act.WAIT, v.outcome.error), act=Act.WAIT)
+        message = f"stopped and deleted workload {wid}"
+        return Decision(Act.WAIT, events=(Event(EventReason.DELETING, message),), gate=SOON)
+    obs = v.observed
+    if obs.error is not None:
+        return replace(frame.failed(Act.WAIT, obs.error), act=Act.WAIT)
+    if obs.absent:
+        return Decision(Act.FINISH, events=(Event(EventReason.DELETED, f"workload {wid} is gone"),))
+    return Decision(Act.DELETE, args={"workload_id": wid})
