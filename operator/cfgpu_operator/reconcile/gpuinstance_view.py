@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from cfgpu_operator.errors import ApiError
 from cfgpu_operator.models.gpuinstance import GpuInstanceSpec, GpuInstanceStatus, Phase
+from cfgpu_operator.reconcile.reasons import Reason
 
 TRANSIENT = frozenset({"CREATING", "STARTING", "STOPPING", "RELEASING"})
 PHASES = {
@@ -134,5 +135,5 @@ class View:
         return not self.paused and self.spec.management_policy == "Manage"
 
     @property
-    def hold_reason(self) -> str:
-        return "Paused" if self.paused else "ObserveOnly"
+    def hold_reason(self) -> Reason:
+        return Reason.PAUSED if self.paused else Reason.OBSERVE_ONLY

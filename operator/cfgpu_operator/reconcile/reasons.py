@@ -17,7 +17,6 @@ class Reason(StrEnum):
     STOPPING = "Stopping"
     REIMAGING = "Reimaging"
     RELEASING = "Releasing"
-    OBSERVING = "Observing"
     ADOPTING = "Adopting"
     TRANSITIONING = "Transitioning"
     DELETING = "Deleting"
@@ -54,7 +53,6 @@ class Reason(StrEnum):
     WORKLOAD_FAILED = "WorkloadFailed"
     CANNOT_RESUME = "CannotResume"
     IMMUTABLE_AFTER_DISPATCH = "ImmutableAfterDispatch"
-    LOST = "Lost"
     # The API itself is in trouble (Synced=False).
     API_UNAVAILABLE = "ApiUnavailable"
     RATE_LIMITED = "RateLimited"

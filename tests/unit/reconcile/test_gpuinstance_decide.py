@@ -127,6 +127,9 @@ ROWS = {
         view(HAS, observed=Observed(True, CLOSED, fresh=False)), Act.WAIT, "Starting", "Starting"
     ),
     "transient: wait": Row(view(HAS, seen=inst("STARTING")), Act.WAIT, "Starting", "Starting"),
+    "released elsewhere, under way": Row(
+        view(HAS, seen=inst("RELEASING")), Act.WAIT, "Releasing", "Releasing"
+    ),
     "CFGPU reports ERROR": Row(
         view(HAS, seen=inst("ERROR")), Act.NOTHING, "Failed", "InstanceFailed"
     ),
@@ -259,6 +262,13 @@ ROWS = {
         "InstanceExpired",
         gate="slow",
         warn=("InstanceExpired",),
+    ),
+    "image change accepted": Row(
+        view(HAS, seen=CLOSED, wanted_image="image_b", outcome=Outcome()),
+        Act.NOTHING,
+        "Reimaging",
+        "Reimaging",
+        info=("Reimaging",),
     ),
     "start accepted": Row(
         view(HAS, seen=CLOSED, outcome=Outcome()),

@@ -237,6 +237,32 @@ ROWS = {
         gate="never",
         events=("ImmutableAfterDispatch",),
     ),
+    "patched": Row(
+        view(
+            HAS,
+            spec={"priority": 1},
+            generation=2,
+            observed=listed("Running", 1, DISPATCHED),
+            outcome=Outcome(),
+        ),
+        Act.NOTHING,
+        "Running",
+        "Updating",
+        events=("Updated",),
+    ),
+    "handed over (Stop)": Row(
+        view(
+            HAS,
+            spec={"gpuInstanceRefs": ["g"], "onComplete": {"gpuInstances": "Stop"}},
+            observed=listed("Succeeded"),
+            outcome=Outcome(),
+        ),
+        Act.NOTHING,
+        "Succeeded",
+        "Succeeded",
+        "True",
+        events=("GpuInstancesStop",),
+    ),
     "stopped on request": Row(
         view(HAS, spec={"suspend": True}, observed=listed("Running"), outcome=Outcome()),
         Act.NOTHING,
