@@ -10,9 +10,9 @@ import kopf
 
 from cfgpu_operator import logs
 from cfgpu_operator.handlers import requeue
-from cfgpu_operator.handlers.gpuinstance_sync import KIND, GpuInstanceAdapter, InvalidObject
+from cfgpu_operator.handlers.gpuinstance_sync import KIND, GpuInstanceAdapter
 from cfgpu_operator.handlers.observability import reconciling
-from cfgpu_operator.handlers.pipeline import Target, reconcile, requeue_delay
+from cfgpu_operator.handlers.pipeline import InvalidObject, Target, reconcile, requeue_delay
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION

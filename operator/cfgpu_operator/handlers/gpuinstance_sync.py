@@ -12,11 +12,11 @@ from dataclasses import replace
 from typing import Any
 
 import kopf
-from pydantic import ValidationError
 
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
 from cfgpu_operator.errors import ApiError, NotFound, RejectedInput, WrongState
 from cfgpu_operator.handlers import cfgpu_mapping
+from cfgpu_operator.handlers.pipeline import parse
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
 from cfgpu_operator.models.common import PAUSED_ANNOTATION
 from cfgpu_operator.models.gpuinstance import GpuInstanceSpec, GpuInstanceStatus
@@ -36,10 +36,6 @@ from cfgpu_operator.reconcile.naming import instance_name
 KIND = "GpuInstance"
 # An unknown instance id answers 10001, whose wording CFGPU does not fix.
 UNKNOWN_INSTANCE_CODE = "10001"
-
-
-class InvalidObject(Exception):
-    """The stored object does not parse; the message says which field."""
 
 
 class GpuInstanceAdapter:
@@ -62,7 +58,7 @@ class GpuInstanceAdapter:
         self.uid: str = meta["uid"]
         self.generation: int | None = meta.get("generation")
         self.owners = owners  # instance id -> "namespace/name" of the object managing it
-        self.spec, self.status = _parse(body, status)
+        self.spec, self.status = parse(body, status, GpuInstanceSpec, GpuInstanceStatus)
         self.account: Account | None = None
 
     # -- observe ----------------------------------------------------------------------------
@@ -285,15 +281,3 @@ _CALLS: dict[Act, _Call] = {
     Act.CHANGE_IMAGE: GpuInstanceAdapter._change_image,
     Act.RELEASE: GpuInstanceAdapter._release,
 }
-
-
-def _parse(body: kopf.Body, status: Mapping[str, Any]) -> tuple[GpuInstanceSpec, GpuInstanceStatus]:
-    """The stored spec and status as the models; the API server validated both against the
-    same schema, so a failure here means an object from an incompatible CRD version."""
-    try:
-        spec = GpuInstanceSpec.model_validate(dict(body.get("spec") or {}))
-        return spec, GpuInstanceStatus.model_validate(dict(status))
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidObject(f"{where}: {first['msg']}") from None

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import kopf
+from pydantic import BaseModel, ValidationError
 
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.handlers.observability import count_error
@@ -58,6 +60,28 @@ async def reconcile(adapter: Adapter[V, A, O], target: Target) -> Decision[A]:
         decision = adapter.decide(adapter.with_outcome(view, outcome))
     report(adapter.kind, target, decision)
     return decision
+
+
+class InvalidObject(Exception):
+    """The stored object does not parse; the message says which field."""
+
+
+S = TypeVar("S", bound=BaseModel)
+T = TypeVar("T", bound=BaseModel)
+
+
+def parse(
+    body: kopf.Body, status: Mapping[str, Any], spec_model: type[S], status_model: type[T]
+) -> tuple[S, T]:
+    """The stored spec and status as the models; the API server validated both against the
+    same schema, so a failure here means an object from an incompatible CRD version."""
+    try:
+        spec = spec_model.model_validate(dict(body.get("spec") or {}))
+        return spec, status_model.model_validate(dict(status))
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidObject(f"{where}: {first['msg']}") from None
 
 
 def report(kind: str, target: Target, decision: Decision[A]) -> None:

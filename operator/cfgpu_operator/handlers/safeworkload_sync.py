@@ -13,11 +13,11 @@ from dataclasses import replace
 from typing import Any
 
 import kopf
-from pydantic import ValidationError
 
 from cfgpu_operator.clients.safe_wire import PatchWorkloadRequest, WorkloadItem
 from cfgpu_operator.errors import ApiError, NotFound
 from cfgpu_operator.handlers import safe_mapping
+from cfgpu_operator.handlers.pipeline import parse
 from cfgpu_operator.handlers.runtime import CredentialsError, ObjectState, Runtime, SafeAccount
 from cfgpu_operator.handlers.safeworkload_effects import hand_over
 from cfgpu_operator.models.safeworkload import KIND, SafeWorkloadSpec, SafeWorkloadStatus
@@ -25,10 +25,6 @@ from cfgpu_operator.reconcile.decision import Decision
 from cfgpu_operator.reconcile.safeworkload import ENV_TAG, workload_id
 from cfgpu_operator.reconcile.safeworkload_decide import decide
 from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, Outcome, View
-
-
-class InvalidObject(Exception):
-    """The stored object does not parse; the message says which field."""
 
 
 class SafeWorkloadAdapter:
@@ -52,7 +48,7 @@ class SafeWorkloadAdapter:
         self.uid: str = meta["uid"]
         self.generation: int | None = meta.get("generation")
         self.gpu_ready, self.workload_ids = gpu_ready or {}, workload_ids or {}
-        self.spec, self.status = _parse(body, status)
+        self.spec, self.status = parse(body, status, SafeWorkloadSpec, SafeWorkloadStatus)
         self.account: SafeAccount | None = None
 
     # -- observe ----------------------------------------------------------------------------
@@ -209,15 +205,3 @@ _CALLS: dict[Act, _Call] = {
     Act.DELETE: SafeWorkloadAdapter._delete,
     Act.HAND_OVER: SafeWorkloadAdapter._hand_over,
 }
-
-
-def _parse(
-    body: kopf.Body, status: Mapping[str, Any]
-) -> tuple[SafeWorkloadSpec, SafeWorkloadStatus]:
-    try:
-        spec = SafeWorkloadSpec.model_validate(dict(body.get("spec") or {}))
-        return spec, SafeWorkloadStatus.model_validate(dict(status))
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidObject(f"{where}: {first['msg']}") from None

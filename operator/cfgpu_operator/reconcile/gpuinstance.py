@@ -13,9 +13,16 @@ from dataclasses import replace
 from cfgpu_operator.errors import WrongState
 from cfgpu_operator.models.gpuinstance import Phase
 from cfgpu_operator.reconcile.conditions import Cond
-from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts, stamp
+from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts
 from cfgpu_operator.reconcile.gpuinstance_delete import decide_delete
-from cfgpu_operator.reconcile.gpuinstance_view import TRANSIENT, Act, Instance, View, phase_of
+from cfgpu_operator.reconcile.gpuinstance_view import (
+    TRANSIENT,
+    Act,
+    Instance,
+    Outcome,
+    View,
+    phase_of,
+)
 from cfgpu_operator.reconcile.reasons import EventReason, Reason
 from cfgpu_operator.reconcile.verdicts import CREDENTIALS
 
@@ -46,7 +53,7 @@ def decide(v: View) -> D:
         status, events = frame.failure(CREDENTIALS, v.credentials.problem, phase=_pending(v))
         return Decision(Act.NOTHING, status, events, Gate("slow", reason=CREDENTIALS.reason))
     if v.outcome is not None:
-        return _after(v, frame)
+        return _after(v, frame, v.outcome)
     if v.image_error is not None:
         return frame.failed(Act.NOTHING, v.image_error, phase=_pending(v))
     if v.status.instance_id is None:
@@ -214,10 +221,8 @@ def _expiring(v: View, inst: Instance) -> tuple[Event, ...]:
     )
 
 
-def _after(v: View, frame: Frame) -> D:
+def _after(v: View, frame: Frame, outcome: Outcome) -> D:
     """The decision once more, on what the action just taken answered."""
-    outcome = v.outcome
-    assert outcome is not None  # noqa: S101 - decide() only comes here with one
     if isinstance(outcome.error, WrongState):
         # CFGPU says the instance moved meanwhile: nothing failed, observe again. Backing
         # off keeps a listing that lags behind CFGPU from making the operator repeat a call.
@@ -239,7 +244,7 @@ def _after(v: View, frame: Frame) -> D:
         )
         return _held(frame, Reason.ALREADY_MANAGED, message, Gate("never"))
     if outcome.instance_id is not None:
-        return _recorded(v, frame, outcome.instance_id)
+        return _recorded(v, frame, outcome)
     first = decide(replace(v, outcome=None))
     announced = ANNOUNCED.get(first.act)
     if announced is None:
@@ -248,9 +253,8 @@ def _after(v: View, frame: Frame) -> D:
     return replace(first, act=Act.NOTHING, events=(*first.events, event))
 
 
-def _recorded(v: View, frame: Frame, instance_id: str) -> D:
-    outcome = v.outcome
-    assert outcome is not None  # noqa: S101
+def _recorded(v: View, frame: Frame, outcome: Outcome) -> D:
+    instance_id = str(outcome.instance_id)
     name = v.status.instance_name
     if outcome.found_by_name:
         message = f"adopted instance {instance_id} found by name {name}"
@@ -275,6 +279,3 @@ def system_disk_expand(asked_gb: int, image_min_gb: int) -> int:
     """GB to add to the free system disk so that the image fits: what the spec asks, or
     more when the image's minimum system disk is larger than the free disk plus that."""
     return max(asked_gb, image_min_gb - FREE_SYSTEM_DISK_GB)
-
-
-__all__ = ["decide", "phase_of", "stamp", "system_disk_expand"]

@@ -14,7 +14,14 @@ from cfgpu_operator.errors import PrepaidNotExpired, WrongState
 from cfgpu_operator.models.gpuinstance import Phase
 from cfgpu_operator.reconcile.conditions import Cond
 from cfgpu_operator.reconcile.decision import Decision, Event, Frame, Gate
-from cfgpu_operator.reconcile.gpuinstance_view import TRANSIENT, Act, Instance, View, phase_of
+from cfgpu_operator.reconcile.gpuinstance_view import (
+    TRANSIENT,
+    Act,
+    Instance,
+    Outcome,
+    View,
+    phase_of,
+)
 from cfgpu_operator.reconcile.reasons import EventReason, Reason
 from cfgpu_operator.reconcile.verdicts import CREDENTIALS
 
@@ -31,7 +38,7 @@ def decide_delete(v: View, frame: Frame) -> D:
         status, events = _on_top(frame, message).failure(CREDENTIALS, message)
         return Decision(Act.WAIT, status, events, Gate("slow", reason=CREDENTIALS.reason))
     if v.outcome is not None:
-        return _after(v, frame)
+        return _after(v, frame, v.outcome)
     instance_id = v.status.instance_id
     if instance_id is None:
         return _unrecorded(v, frame)
@@ -130,9 +137,7 @@ def _invisible(frame: Frame, instance_id: str) -> D:
     return Decision(Act.WAIT, status, events, Gate("slow", reason=Reason.CREDENTIALS_ERROR))
 
 
-def _after(v: View, frame: Frame) -> D:
-    outcome = v.outcome
-    assert outcome is not None  # noqa: S101 - only called with one
+def _after(v: View, frame: Frame, outcome: Outcome) -> D:
     first = decide_delete(replace(v, outcome=None), frame)
     error = outcome.error
     if error is None:

@@ -16,7 +16,7 @@ from cfgpu_operator.reconcile.conditions import Cond
 from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts, stamp
 from cfgpu_operator.reconcile.reasons import EventReason, Reason
 from cfgpu_operator.reconcile.safeworkload import TERMINAL, patch_for
-from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, View, Workload
+from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, Outcome, View, Workload
 from cfgpu_operator.reconcile.status import epoch
 from cfgpu_operator.reconcile.verdicts import CREDENTIALS, Verdict
 
@@ -40,7 +40,7 @@ def decide(v: View) -> D:
         status, events = frame.failure(CREDENTIALS, v.credentials)
         return Decision(Act.NOTHING, status, events, Gate("slow", reason=CREDENTIALS.reason))
     if v.outcome is not None:
-        return _after(v, frame)
+        return _after(v, frame, v.outcome)
     obs = v.observed
     if not obs.listed:
         return frame.failed(Act.NOTHING, obs.error) if obs.error else Decision(Act.NOTHING)
@@ -173,9 +173,7 @@ def _ended(v: View, frame: Frame, phase: Phase) -> D:
     return decision
 
 
-def _after(v: View, frame: Frame) -> D:
-    outcome = v.outcome
-    assert outcome is not None  # noqa: S101 - decide() only comes here with one
+def _after(v: View, frame: Frame, outcome: Outcome) -> D:
     first = decide(replace(v, outcome=None))
     error = outcome.error
     if isinstance(error, WrongState):  # Primus.00012: the change came after dispatch

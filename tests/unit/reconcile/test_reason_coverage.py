@@ -26,12 +26,16 @@ def _written(rows: dict[str, Any], decide: Any) -> tuple[set[str], set[str]]:
     return conditions, events
 
 
-def test_every_reason_is_written_by_a_tested_row_or_a_verdict() -> None:
-    tables = [
+def _tables() -> list[tuple[set[str], set[str]]]:
+    return [
         _written(test_gpuinstance_decide.ROWS, gpuinstance.decide),
         _written(test_gpuinstance_delete_decide.ROWS, gpuinstance.decide),
         _written(test_safeworkload_decide.ROWS, safeworkload_decide.decide),
     ]
+
+
+def test_every_reason_is_written_by_a_tested_row_or_a_verdict() -> None:
+    tables = _tables()
     conditions = set().union(*(c for c, _ in tables))
     verdicts = {v.reason for _, v in _TABLE} | {_OTHER.reason, CREDENTIALS.reason}
     # Platform phases become reasons as they are (Pending, Updating, NotReady, ...).
@@ -40,10 +44,5 @@ def test_every_reason_is_written_by_a_tested_row_or_a_verdict() -> None:
 
 
 def test_every_event_reason_is_posted_by_a_tested_row() -> None:
-    tables = [
-        _written(test_gpuinstance_decide.ROWS, gpuinstance.decide),
-        _written(test_gpuinstance_delete_decide.ROWS, gpuinstance.decide),
-        _written(test_safeworkload_decide.ROWS, safeworkload_decide.decide),
-    ]
-    events = set().union(*(e for _, e in tables))
+    events = set().union(*(e for _, e in _tables()))
     assert {r.value for r in EventReason} - events == set()
