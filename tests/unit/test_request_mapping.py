@@ -50,6 +50,20 @@ def test_every_safeworkload_spec_field_is_mapped_or_operator_only() -> None:
     from cfgpu_operator.models.safeworkload import SafeWorkloadSpec
 
     fields = {f.alias or name for name, f in SafeWorkloadSpec.model_fields.items()}
-    groups = (safe_mapping.SENT_ON_CREATE, safe_mapping.OPERATOR_ONLY, safe_mapping.NOT_SENT_YET)
-    assert fields == set().union(*groups)
-    assert sum(len(g) for g in groups) == len(fields)  # no field in two groups
+    assert fields == safe_mapping.SENT_ON_CREATE | safe_mapping.OPERATOR_ONLY
+    assert not safe_mapping.SENT_ON_CREATE & safe_mapping.OPERATOR_ONLY
+
+
+def test_nodes_affinity_goes_with_specified_nodes() -> None:
+    from cfgpu_operator.handlers import safe_mapping
+    from cfgpu_operator.models.safeworkload import SafeWorkloadSpec
+
+    base = {"workspaceId": "ws", "resources": [{"cpu": "1", "memory": "1Gi"}]}
+    pinned = SafeWorkloadSpec.model_validate(
+        {**base, "specifiedNodes": ["n1"], "nodesAffinity": "preferred"}
+    )
+    args = {"name": "w", "workload_id": "swl-w", "uid": "u", "secret_env": {}, "dependencies": []}
+    request = safe_mapping.create_request(pinned, **args)  # type: ignore[arg-type]
+    assert request.nodes_affinity == "preferred"
+    free = SafeWorkloadSpec.model_validate(base)
+    assert safe_mapping.create_request(free, **args).nodes_affinity is None  # type: ignore[arg-type]

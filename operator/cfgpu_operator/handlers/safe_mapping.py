@@ -39,6 +39,7 @@ SENT_ON_CREATE = frozenset(
         "ttlSecondsAfterFinished",
         "specifiedNodes",
         "excludedNodes",
+        "nodesAffinity",
         "customerLabels",
         "isTolerateAll",
         "service",
@@ -47,12 +48,10 @@ SENT_ON_CREATE = frozenset(
         "dependsOn",
     }
 )
-# ...those the operator uses itself...
+# ...and those the operator uses itself.
 OPERATOR_ONLY = frozenset(
     {"gpuInstanceRefs", "onComplete", "suspend", "deletionPolicy", "credentialsSecretRef"}
 )
-# ...and those declared but not sent yet (issue: "behave like a client of the real server").
-NOT_SENT_YET = frozenset({"nodesAffinity"})
 MAX_CONDITIONS = 20
 
 
@@ -83,6 +82,8 @@ def create_request(
             "ttl_seconds_after_finished": spec.ttl_seconds_after_finished,
             "specified_nodes": spec.specified_nodes or None,
             "excluded_nodes": spec.excluded_nodes or None,
+            # Only meaningful with specifiedNodes (the server omits it otherwise).
+            "nodes_affinity": spec.nodes_affinity if spec.specified_nodes else None,
             "customer_labels": spec.customer_labels or None,
             "is_tolerate_all": spec.is_tolerate_all,
             "dependencies": dependencies or None,
