@@ -8,6 +8,7 @@ Events, and sets the gate (backoff) on the object's in-memory state.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -23,6 +24,8 @@ from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.decision import Decision, Gate
 from cfgpu_operator.reconcile.verdicts import retry_delay
 from cfgpu_operator.settings import Settings
+
+log = logging.getLogger("cfgpu_operator.objects")
 
 V = TypeVar("V")
 A = TypeVar("A")
@@ -87,8 +90,12 @@ def parse(
 def report(kind: str, target: Target, decision: Decision[A]) -> None:
     status_fields.write_changes(target.patch.status, target.current, decision.status)
     for event in decision.events:
-        post = kopf.warn if event.warning else kopf.info
-        post(target.body, reason=event.reason, message=event.message)
+        if event.warning:
+            # Each Warning Event is also one WARNING line, for alerts built on the logs.
+            log.warning("%s: %s", event.reason, event.message)
+            kopf.warn(target.body, reason=event.reason, message=event.message)
+        else:
+            kopf.info(target.body, reason=event.reason, message=event.message)
     gate(kind, target, decision.gate)
 
 
