@@ -23,6 +23,7 @@ from cfgpu_operator.models.gpuinstance import GpuInstanceSpec, GpuInstanceStatus
 from cfgpu_operator.reconcile.adoption import match_by_name
 from cfgpu_operator.reconcile.decision import Decision
 from cfgpu_operator.reconcile.gpuinstance import decide
+from cfgpu_operator.reconcile.gpuinstance_delete import left_alone
 from cfgpu_operator.reconcile.gpuinstance_view import (
     Act,
     Credentials,
@@ -65,6 +66,8 @@ class GpuInstanceAdapter:
 
     async def observe(self) -> View:
         view = self._base()
+        if self.deleting and left_alone(view) is not None:
+            return view  # deleting leaves CFGPU alone: nothing to look at
         credentials, token = await self._credentials()
         view = replace(view, credentials=credentials)
         if token is None:
@@ -128,7 +131,7 @@ class GpuInstanceAdapter:
         if not self.deleting:
             return self.spec.instance_id, None
         name = self.status.instance_name
-        if name is None or view.deletion_policy == "Orphan":
+        if name is None:
             return None, None
         try:
             search = await self._search(account, name)

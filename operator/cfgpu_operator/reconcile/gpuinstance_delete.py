@@ -30,7 +30,7 @@ SOON = Gate("soon")
 
 
 def decide_delete(v: View, frame: Frame) -> D:
-    left = _left_alone(v)
+    left = left_alone(v)
     if left is not None:
         return Decision(Act.FINISH, events=(Event(EventReason.DELETED, left),))
     if v.credentials.problem and not v.credentials.fallback:
@@ -45,7 +45,7 @@ def decide_delete(v: View, frame: Frame) -> D:
     return _step(v, frame, instance_id)
 
 
-def _left_alone(v: View) -> str | None:
+def left_alone(v: View) -> str | None:
     """Why deleting the object leaves CFGPU alone, if it does."""
     if v.spec.management_policy == "ObserveOnly":
         return "managementPolicy ObserveOnly: the instance is left as it is"
