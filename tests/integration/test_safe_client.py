@@ -11,6 +11,7 @@ import pytest
 from cfgpu_operator.clients.safe import SafeClient
 from cfgpu_operator.clients.safe_wire import CreateWorkloadRequest, PatchWorkloadRequest
 from cfgpu_operator.emulators.faults import FaultKind
+from cfgpu_operator.emulators.safe import Workspace
 from cfgpu_operator.errors import (
     ApiError,
     Conflict,
@@ -263,3 +264,11 @@ async def test_the_key_never_shows(safe: ServedSafe, caplog: pytest.LogCaptureFi
     assert errors
     texts = [str(errors[0]), repr(errors[0])] + [r.getMessage() for r in caplog.records]
     assert all(SAFE_KEY not in text for text in texts)
+
+
+async def test_a_workspace_without_nodes_has_an_empty_quota(safe: ServedSafe) -> None:
+    """The real server sends null quotas for an empty workspace; the client reads them."""
+    safe.emulator.state.add_workspace(Workspace("ws-empty", "empty", node_count=0))
+    async with safe.client(SAFE_ADMIN_KEY) as admin:
+        workspace = await admin.get_workspace("ws-empty")
+    assert (workspace.total_quota, workspace.avail_quota) == ({}, {})

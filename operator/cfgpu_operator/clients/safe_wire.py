@@ -119,8 +119,8 @@ class Workspace(Wire):
     cluster_id: str = ""
     phase: str = ""
     scopes: Annotated[list[str], NULL_AS_EMPTY_LIST] = Field(default_factory=list)
-    total_quota: dict[str, int] = Field(default_factory=dict)
-    avail_quota: dict[str, int] = Field(default_factory=dict)
+    total_quota: Annotated[dict[str, int], NULL_AS_EMPTY_DICT] = Field(default_factory=dict)
+    avail_quota: Annotated[dict[str, int], NULL_AS_EMPTY_DICT] = Field(default_factory=dict)
 
 
 class Node(Wire):

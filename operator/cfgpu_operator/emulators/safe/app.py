@@ -216,11 +216,16 @@ class SafeEmulator:
                 f"to get workspace, workspace: [{workspace_id}]",
             )
         total = workspace.total()
-        quota = {
-            "cpu": int(total["cpu"]),
-            "amd.com/gpu": int(total["gpu"]),
-            "memory": int(total["memory"]),
-        }
+        # The real server sends null, not {}, for a workspace without nodes (no quota).
+        quota = (
+            {
+                "cpu": int(total["cpu"]),
+                "amd.com/gpu": int(total["gpu"]),
+                "memory": int(total["memory"]),
+            }
+            if workspace.node_count
+            else None
+        )
         return web.json_response(
             {**self._workspace_item(workspace), "totalQuota": quota, "availQuota": quota}
         )
