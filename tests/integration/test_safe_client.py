@@ -187,7 +187,7 @@ async def test_duplicate_create_answers_409_and_stops_the_existing_one(
             503,
             "Primus.00008",
         ),
-        ({"group_version_kind": {"kind": "MysteryJob"}}, Unavailable, 500, "Primus.00001"),
+        ({"group_version_kind": {"kind": "MysteryJob"}}, RejectedInput, 500, "Primus.00001"),
     ],
 )
 async def test_create_validation(
@@ -272,3 +272,18 @@ async def test_a_workspace_without_nodes_has_an_empty_quota(safe: ServedSafe) ->
     async with safe.client(SAFE_ADMIN_KEY) as admin:
         workspace = await admin.get_workspace("ws-empty")
     assert (workspace.total_quota, workspace.avail_quota) == ({}, {})
+
+
+async def test_a_create_of_a_kind_the_platform_lacks_is_rejected_not_retried(
+    safe: ServedSafe, client: SafeClient
+) -> None:
+    safe.emulator.state.config.installed_kinds = frozenset({"PyTorchJob"})
+    with pytest.raises(RejectedInput) as caught:
+        await client.create_workload(job(group_version_kind={"kind": "Deployment"}))
+    assert (caught.value.http_status, caught.value.code) == (500, "Primus.00001")
+    safe.emulator.state.config.installed_kinds = None
+    safe.emulator.state.config.enabled_features = frozenset()
+    with pytest.raises(RejectedInput) as off:
+        await client.create_workload(job(group_version_kind={"kind": "Sandbox"}))
+    assert (off.value.http_status, off.value.code) == (501, "Primus.00007")
+    assert len(safe.emulator.calls("workloads.create")) == 2  # sent once each

@@ -41,6 +41,11 @@ _BY_CODE: dict[str, type[ApiError]] = {
 }
 # Primus.00005 is also what an unknown route answers: say so, the caller may have a wrong URL.
 NO_ROUTE = "Primus.00005"
+# A create answered with these cannot succeed until the request changes: the kind's resource
+# template is not installed (500 Primus.00001) or its feature is off (501 Primus.00007).
+# Elsewhere 00001 also means passing trouble (a database switched off), so only here.
+_CREATE_REFUSALS = {(500, "Primus.00001"), (501, "Primus.00007")}
+CREATE = "workloads.create"
 
 
 def classify(status: int, code: str | None) -> type[ApiError]:
@@ -60,6 +65,8 @@ def error_for(response: httpx.Response, endpoint: str) -> ApiError:
     text = str(message) if message else (excerpt(response.text) or "empty body")
     status = response.status_code
     kind = classify(status, str(code) if code else None)
+    if endpoint == CREATE and (status, code) in _CREATE_REFUSALS:
+        kind = RejectedInput
     common: dict[str, Any] = {
         "api": API,
         "endpoint": endpoint,

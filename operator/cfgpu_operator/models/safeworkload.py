@@ -32,6 +32,9 @@ WorkloadKind = Literal[
     "RayJob",
     "AutoscalingRunnerSet",
     "MonarchJob",
+    "Sandbox",
+    "DynamoDeployment",
+    "InferaDeployment",
 ]
 
 

@@ -10,7 +10,8 @@ from typing import Any
 ENV_TAG = "CFGPU_OPERATOR_ID"  # value: the object's uid; survives the platform's TTL
 MAX_ID = 50  # PyTorchJob pod names must stay under 63 characters
 TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
-APPLICATION_KINDS = frozenset({"Deployment", "StatefulSet"})
+# Kinds whose images, env and resources may still change after dispatch (primus-safe-api §3.4).
+APPLICATION_KINDS = frozenset({"Deployment", "StatefulSet", "DynamoDeployment", "InferaDeployment"})
 # displayName must match ^[a-z][-a-z0-9]{0,N}[a-z0-9]$ with N per kind (primus-safe-api §3.1).
 NAME_BUDGET = {
     "PyTorchJob": 44,

@@ -165,3 +165,30 @@ async def test_a_lagging_watch_submits_and_deletes_once(sworld: SafeWorld) -> No
     await eventually(lambda: workload.deleted, what="deleted on the platform")
     assert len(safe.emulator.calls("workloads.create")) == 1
     assert len(sworld.events("Submitted")) == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "config", "code"),
+    [
+        ("DynamoDeployment", {"installed_kinds": frozenset({"PyTorchJob"})}, "Primus.00001"),
+        ("Sandbox", {"enabled_features": frozenset()}, "Primus.00007"),
+    ],
+)
+async def test_a_kind_the_platform_cannot_run_is_submitted_once(
+    sworld: SafeWorld, kind: str, config: dict[str, Any], code: str
+) -> None:
+    """Template not installed (500) or feature off (501): permanent until the spec changes."""
+    for key, value in config.items():
+        setattr(sworld.safe.emulator.state.config, key, value)
+    sworld.submit("unrunnable", kind=kind)
+    await eventually(lambda: sworld.wready("unrunnable").get("reason") == "InvalidSpec")
+    assert sworld.wstatus("unrunnable")["lastError"]["code"] == code
+    await asyncio.sleep(4)  # a measurement window longer than the 3 s submit grace
+    assert len(sworld.safe.emulator.calls("workloads.create")) == 1
+
+
+async def test_the_new_kinds_run(sworld: SafeWorld) -> None:
+    sworld.submit("dynamo", kind="DynamoDeployment")
+    await eventually(lambda: sworld.safe.emulator.state.workloads, what="created")
+    (workload,) = sworld.safe.emulator.state.workloads.values()
+    assert workload.kind == "DynamoDeployment"

@@ -66,3 +66,8 @@ PLATFORM = {"priority": 0, "description": "d", "images": ["img:1"], "env": {"A":
 )
 def test_patch_for(dispatched: bool, kind: str, body: dict[str, Any], frozen: list[str]) -> None:
     assert patch_for(WANTED, PLATFORM, dispatched=dispatched, kind=kind) == (body, frozen)
+
+
+def test_dynamo_and_infera_stay_editable_after_dispatch() -> None:
+    for kind in ("DynamoDeployment", "InferaDeployment"):
+        assert patch_for(WANTED, PLATFORM, dispatched=True, kind=kind)[1] == []

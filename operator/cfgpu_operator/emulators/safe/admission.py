@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from cfgpu_operator.emulators.safe.model import (
+    FEATURE_KINDS,
     KINDS,
     SafeError,
     User,
@@ -70,9 +71,16 @@ def resources_of(body: dict[str, Any]) -> list[dict[str, Any]]:
     return kept
 
 
-def check_kind(kind: str, workspace: Workspace) -> None:
-    if kind not in KINDS:
+def check_kind(
+    kind: str,
+    workspace: Workspace,
+    installed: frozenset[str] | None = None,
+    features: frozenset[str] = FEATURE_KINDS,
+) -> None:
+    if kind not in KINDS or (installed is not None and kind not in installed):
         raise internal("resource template is not found")
+    if kind in FEATURE_KINDS and kind not in features:
+        raise SafeError(501, "Primus.00007", f"Not implemented. the {kind} feature is disabled")
     scope = KINDS[kind][0]
     if scope not in workspace.scopes:
         raise SafeError(

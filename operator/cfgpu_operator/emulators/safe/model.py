@@ -18,8 +18,13 @@ KINDS: dict[str, tuple[str, int]] = {
     "RayJob": ("Ray", 36),
     "AutoscalingRunnerSet": ("CICD", 39),
     "MonarchJob": ("Train", 48),
+    "Sandbox": ("Sandbox", 57),
+    "DynamoDeployment": ("Infer", 57),
+    "InferaDeployment": ("Infer", 57),
 }
-APPLICATION_KINDS = frozenset({"Deployment", "StatefulSet"})
+APPLICATION_KINDS = frozenset({"Deployment", "StatefulSet", "DynamoDeployment", "InferaDeployment"})
+# Kinds behind a feature switch: 501 Primus.00007 while it is off.
+FEATURE_KINDS = frozenset({"MonarchJob", "Sandbox"})
 NO_RETRY_KINDS = frozenset({"Deployment", "StatefulSet", "Authoring"})
 
 

@@ -41,6 +41,10 @@ class SafeConfig:
     start_seconds: float = 2.0
     run_seconds: float | None = None  # a job succeeds after this long; None: until a hook says
     duplicate_create_stops_existing: bool = True  # the real server's hazard (§6)
+    # Kinds whose resource template is installed (others: 500 Primus.00001); None: all.
+    installed_kinds: frozenset[str] | None = None
+    # Feature-switched kinds (MonarchJob, Sandbox) that are on; the rest answer 501.
+    enabled_features: frozenset[str] = frozenset({"MonarchJob", "Sandbox"})
 
 
 def _condition(kind: str, message: str, attempt: int, now: str) -> dict[str, Any]:
@@ -96,7 +100,7 @@ class SafeState:
             raise bad_request("the cluster is empty")  # what an admin gets (§3.1)
         display = display_name(body, kind)
         resources = resources_of(body)
-        check_kind(kind, workspace)
+        check_kind(kind, workspace, self.config.installed_kinds, self.config.enabled_features)
         check_capacity(workspace, resources)
         workload_id = self._workload_id(body, display)
         self._check_duplicate(workload_id)
