@@ -49,6 +49,10 @@ class Gate:
     retry_after: float | None = None
     reason: str = ""  # what failed, for the error metric
 
+    @property
+    def failed(self) -> bool:
+        return self.retry not in ("none", "soon", "keep")
+
 
 KEEP = Gate("keep")
 
@@ -110,16 +114,9 @@ class Frame:
             out = set_condition(out, cond, self.generation, stamp(self.now))
         return out
 
-    def report(
-        self,
-        phase: str | None,
-        ready: Cond,
-        facts: Mapping[str, Any] | None = None,
-        events: Sequence[Event] = (),
-    ) -> dict[str, Any]:
+    def report(self, phase: str | None, ready: Cond) -> dict[str, Any]:
         """Status after a step that went as planned: Synced, no lastError."""
         out: dict[str, Any] = {
-            **(facts or {}),
             "observedGeneration": self.generation,
             "lastError": None,
             "conditions": self.conditions_with(ready, Cond("Synced", "True", Reason.SYNCED)),
@@ -139,9 +136,9 @@ class Frame:
         else:
             synced = Cond("Synced", "True", Reason.SYNCED)
             conds = (Cond("Ready", "False", v.reason, message), synced)
-        previous = self.reason("Synced" if v.api_trouble else "Ready")
-        new_episode = v.warn and previous != v.reason
-        events = (Event(v.reason, message, warning=True),) if new_episode else ()
+        events = (
+            self.once("Synced" if v.api_trouble else "Ready", v.reason, message) if v.warn else ()
+        )
         status: dict[str, Any] = {
             "conditions": self.conditions_with(*conds),
             "lastError": {"code": clip(code, LABEL), "message": clip(message)},
@@ -151,10 +148,34 @@ class Frame:
             status["phase"] = phase
         return status, events
 
+    def fail(
+        self,
+        act: A,
+        v: Verdict,
+        message: str,
+        code: str = "",
+        phase: str | None = None,
+        retry: Retry | None = None,
+    ) -> Decision[A]:
+        """A decision for a failed step, gated as the verdict says (or as ``retry``)."""
+        status, events = self.failure(v, message, code, phase)
+        return Decision(act, status, events, Gate(retry or v.retry, v.retry_after, v.reason))
+
     def failed(self, act: A, error: ApiError, phase: str | None = None) -> Decision[A]:
-        v = verdict(error)
-        status, events = self.failure(v, error.message, error.code or "", phase)
-        return Decision(act, status, events, Gate(v.retry, v.retry_after, v.reason))
+        return self.fail(act, verdict(error), error.message, error.code or "", phase)
+
+    def held(
+        self,
+        act: A,
+        phase: str | None,
+        reason: str,
+        message: str,
+        retry: Literal["none"] | Retry = "none",
+    ) -> Decision[A]:
+        """Nothing will change until a person (or the external system) acts: Ready False
+        with why, and one Warning per episode."""
+        status = self.report(phase, Cond("Ready", "False", reason, message))
+        return Decision(act, status, self.once("Ready", reason, message), Gate(retry, None, reason))
 
     def once(
         self, kind: Literal["Ready", "Synced"], reason: str, message: str

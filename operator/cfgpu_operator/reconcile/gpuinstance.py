@@ -50,8 +50,7 @@ def decide(v: View) -> D:
     if not v.changed and (frame.sticky() or v.now < v.retry_at):
         return Decision(Act.NOTHING, gate=KEEP)  # waiting for a spec change, or backing off
     if v.credentials.problem:
-        status, events = frame.failure(CREDENTIALS, v.credentials.problem, phase=_pending(v))
-        return Decision(Act.NOTHING, status, events, Gate("slow", reason=CREDENTIALS.reason))
+        return frame.fail(Act.NOTHING, CREDENTIALS, v.credentials.problem, phase=_pending(v))
     if v.outcome is not None:
         return _after(v, frame, v.outcome)
     if v.image_error is not None:
@@ -96,7 +95,7 @@ def _adopting(v: View, frame: Frame, instance_id: str) -> D:
     obs = v.observed
     if obs.owner:
         message = f"instance {instance_id} is already managed by GpuInstance {obs.owner}"
-        return _held(frame, Reason.ALREADY_MANAGED, message, Gate("never"))
+        return frame.held(Act.NOTHING, Phase.PENDING, Reason.ALREADY_MANAGED, message, "never")
     if obs.gone:
         message = (
             f"instance {instance_id} was not found on CFGPU with this token; check "
@@ -104,7 +103,7 @@ def _adopting(v: View, frame: Frame, instance_id: str) -> D:
         )
         if obs.error is not None:
             message += f" (CFGPU said: {obs.error.message})"
-        return _held(frame, Reason.INSTANCE_NOT_FOUND, message, Gate("slow"))
+        return frame.held(Act.NOTHING, Phase.PENDING, Reason.INSTANCE_NOT_FOUND, message, "slow")
     if obs.instance is None:
         if obs.error is not None:
             return frame.failed(Act.NOTHING, obs.error, phase=Phase.PENDING)
@@ -122,22 +121,14 @@ def _adopting(v: View, frame: Frame, instance_id: str) -> D:
     return replace(decision, status=status, events=(event,), gate=Gate("soon"))
 
 
-def _held(frame: Frame, reason: str, message: str, gate: Gate) -> D:
-    """Nothing will happen until a person acts: Ready False with why, warned once."""
-    status = frame.report(Phase.PENDING, Cond("Ready", "False", reason, message))
-    events = frame.once("Ready", reason, message)
-    return Decision(Act.NOTHING, status, events, replace(gate, reason=reason))
-
-
 def _with_instance(v: View, frame: Frame) -> D:
     obs, instance_id = v.observed, v.status.instance_id
     inst = obs.instance
     if inst is None or inst.status_code == "RELEASED":
         if obs.gone or inst is not None:
             message = f"instance {instance_id} was released outside the operator"
-            status = frame.report(Phase.LOST, Cond("Ready", "False", Reason.INSTANCE_GONE, message))
-            status["cfgpuStatus"] = "RELEASED"
-            return Decision(Act.NOTHING, status, frame.once("Ready", Reason.INSTANCE_GONE, message))
+            lost = frame.held(Act.NOTHING, Phase.LOST, Reason.INSTANCE_GONE, message)
+            return replace(lost, status={**lost.status, "cfgpuStatus": "RELEASED"})
         if obs.error is not None:
             return frame.failed(Act.NOTHING, obs.error)
         return Decision(Act.WAIT)  # not listed, not proven gone: the next poll tells
@@ -161,8 +152,7 @@ def _observed(v: View, frame: Frame, inst: Instance) -> D:
             f"instance {inst.instance_id} expired at {inst.facts.get('expireTime') or 'its end'}"
             "; CFGPU cannot start it again and releases it later"
         )
-        decision = _step(Act.NOTHING, frame, phase, Reason.INSTANCE_EXPIRED, message)
-        return replace(decision, events=frame.once("Ready", Reason.INSTANCE_EXPIRED, message))
+        return frame.held(Act.NOTHING, phase, Reason.INSTANCE_EXPIRED, message)
     if not v.may_mutate:
         return _hold(v, frame, inst)
     decision = _drive(v, frame, inst)
@@ -236,13 +226,13 @@ def _after(v: View, frame: Frame, outcome: Outcome) -> D:
             f"{len(outcome.ambiguous)} instances are named {name}: "
             f"{', '.join(outcome.ambiguous)}; resolve by hand, or set spec.instanceId"
         )
-        return _held(frame, Reason.AMBIGUOUS_INSTANCE, message, Gate("never"))
+        return frame.held(Act.NOTHING, Phase.PENDING, Reason.AMBIGUOUS_INSTANCE, message, "never")
     if outcome.owner:
         message = (
             f"instance {outcome.instance_id} named {v.status.instance_name} is already "
             f"managed by GpuInstance {outcome.owner}"
         )
-        return _held(frame, Reason.ALREADY_MANAGED, message, Gate("never"))
+        return frame.held(Act.NOTHING, Phase.PENDING, Reason.ALREADY_MANAGED, message, "never")
     if outcome.instance_id is not None:
         return _recorded(v, frame, outcome)
     first = decide(replace(v, outcome=None))

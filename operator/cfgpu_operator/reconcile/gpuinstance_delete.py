@@ -35,8 +35,7 @@ def decide_delete(v: View, frame: Frame) -> D:
         return Decision(Act.FINISH, events=(Event(EventReason.DELETED, left),))
     if v.credentials.problem and not v.credentials.fallback:
         message = f"{v.credentials.problem}; cannot release the instance yet"
-        status, events = _on_top(frame, message).failure(CREDENTIALS, message)
-        return Decision(Act.WAIT, status, events, Gate("slow", reason=CREDENTIALS.reason))
+        return _on_top(frame, message).fail(Act.WAIT, CREDENTIALS, message)
     if v.outcome is not None:
         return _after(v, frame, v.outcome)
     instance_id = v.status.instance_id
@@ -71,9 +70,7 @@ def _unrecorded(v: View, frame: Frame) -> D:
         return Decision(Act.FINISH, events=(Event(EventReason.DELETED, f"no instance {name}"),))
     if len(ids) > 1:
         message = f"several instances are named {name}: {', '.join(ids)}; release them by hand"
-        status = frame.report(None, Cond("Ready", "False", Reason.AMBIGUOUS_INSTANCE, message))
-        events = frame.once("Ready", Reason.AMBIGUOUS_INSTANCE, message)
-        return Decision(Act.WAIT, status, events, Gate("slow", reason=Reason.AMBIGUOUS_INSTANCE))
+        return frame.held(Act.WAIT, None, Reason.AMBIGUOUS_INSTANCE, message, "slow")
     decision = _step(v, frame, ids[0])
     return replace(decision, status={**decision.status, "instanceId": ids[0]})
 

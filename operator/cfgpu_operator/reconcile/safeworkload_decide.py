@@ -37,8 +37,7 @@ def decide(v: View) -> D:
     if not v.changed and (frame.sticky() or v.now < v.retry_at):
         return Decision(Act.NOTHING, gate=KEEP)
     if v.credentials:
-        status, events = frame.failure(CREDENTIALS, v.credentials)
-        return Decision(Act.NOTHING, status, events, Gate("slow", reason=CREDENTIALS.reason))
+        return frame.fail(Act.NOTHING, CREDENTIALS, v.credentials)
     if v.outcome is not None:
         return _after(v, frame, v.outcome)
     obs = v.observed
@@ -130,8 +129,7 @@ def _on_platform(v: View, frame: Frame, workload: Workload) -> D:
         )
         if frozen:
             message = f"{', '.join(frozen)} cannot change after the workload was dispatched"
-            status, events = frame.failure(IMMUTABLE, message, "Primus.00012")
-            return Decision(Act.NOTHING, status, events, Gate("never", reason=IMMUTABLE.reason))
+            return frame.fail(Act.NOTHING, IMMUTABLE, message, "Primus.00012")
         if body:
             message = f"updated {', '.join(sorted(body))}"
             decision = _step(Act.PATCH, frame, phase, Reason.UPDATING, message)
@@ -177,8 +175,7 @@ def _after(v: View, frame: Frame, outcome: Outcome) -> D:
     first = decide(replace(v, outcome=None))
     error = outcome.error
     if isinstance(error, WrongState):  # Primus.00012: the change came after dispatch
-        status, events = frame.failure(IMMUTABLE, error.message, error.code or "")
-        return Decision(Act.NOTHING, status, events, Gate("never", reason=IMMUTABLE.reason))
+        return frame.fail(Act.NOTHING, IMMUTABLE, error.message, error.code or "")
     if error is not None:
         return frame.failed(Act.NOTHING, error)
     return _accepted(v, first)
@@ -219,8 +216,8 @@ def _deleting(v: View, frame: Frame) -> D:
         message = "deletionPolicy Orphan: the workload is left as it is"
         return Decision(Act.FINISH, events=(Event(EventReason.DELETED, message),))
     if v.credentials:
-        status, events = frame.failure(CREDENTIALS, v.credentials)
-        return Decision(Act.WAIT, status, events, Gate("backoff", reason=CREDENTIALS.reason))
+        # Deleting retries sooner than reconciling would: the object is on its way out.
+        return frame.fail(Act.WAIT, CREDENTIALS, v.credentials, retry="backoff")
     if v.outcome is not None:
         if v.outcome.error is not None:
             return replace(frame.failed(Act.WAIT, v.outcome.error), act=Act.WAIT)
