@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import kopf
 from pydantic import BaseModel, ValidationError
 
+from cfgpu_operator import logs
+from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.objects import ObjectState
-from cfgpu_operator.handlers.observability import count_error
+from cfgpu_operator.handlers.observability import count_error, reconciling
+from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.decision import Decision, Gate
 from cfgpu_operator.reconcile.verdicts import retry_delay
@@ -53,6 +56,62 @@ class Target:
     state: ObjectState
     current: dict[str, Any]  # status as this process last left it
     settings: Settings
+
+
+Build = Callable[[Mapping[str, Any], ObjectState], Adapter[Any, Any, Any]]
+
+
+def first_values(index: Any) -> dict[Any, Any]:
+    """A Kopf index as one value per key (each object indexes one value under its key)."""
+    return {key: next(iter(values), None) for key, values in index.items()}
+
+
+async def run_sync(
+    rt: Runtime, kind: str, uid: str, body: kopf.Body, patch: kopf.Patch, build: Build
+) -> Decision[Any] | None:
+    """One reconcile under the object's lock; None when the stored object cannot be read."""
+    state = rt.state(uid)
+    async with state.lock:
+        with reconciling(kind, uid, body, patch, state) as status:
+            try:
+                adapter = build(status, state)
+            except InvalidObject as exc:
+                log.error("cannot read the stored object (%s); not acting on it", exc)
+                return None
+            return await reconcile(adapter, Target(body, patch, state, status, rt.settings))
+
+
+async def run_delete(
+    rt: Runtime,
+    kind: str,
+    uid: str,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    build: Build,
+    finish: object,
+) -> None:
+    """One deletion step; returns once the decision is ``finish`` (Kopf then drops the
+    finalizer), else asks to come back, quietly, after the gate's delay."""
+    state = rt.state(uid)
+    async with state.lock:
+        with logs.about(kind, body.metadata.namespace, body.metadata.name):
+            status = state.view(body)
+            try:
+                target = Target(body, patch, state, status, rt.settings)
+                decision = await reconcile(build(status, state), target)
+            finally:
+                state.remember(patch)
+    if decision.act is not finish:
+        message = _ready_message(decision.status) or f"waiting to delete {kind}"
+        requeue.wait(message, requeue_delay(decision.gate, state, rt.settings))
+    await rt.forget(uid)
+
+
+def _ready_message(status: Mapping[str, Any]) -> str:
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Ready" and cond.get("status") == "False":
+            return str(cond.get("message") or cond.get("reason") or "")
+    return ""
 
 
 async def reconcile(adapter: Adapter[V, A, O], target: Target) -> Decision[A]:
@@ -101,16 +160,13 @@ def report(kind: str, target: Target, decision: Decision[A]) -> None:
 
 def gate(kind: str, target: Target, g: Gate) -> None:
     """Remember when the next attempt may come: a failure backs off, success resets."""
-    if g.reason and g.retry not in ("none", "soon", "keep"):
-        count_error(kind, g.reason)
-    schedule(target.state, target.settings, g)
-
-
-def schedule(state: ObjectState, settings: Settings, g: Gate) -> None:
-    if g.retry in ("none", "soon", "keep"):
+    state, settings = target.state, target.settings
+    if not g.failed:
         if g.retry == "none":
             state.attempts, state.retry_at = 0, 0.0
         return
+    if g.reason:
+        count_error(kind, g.reason)
     delay = retry_delay(
         g.retry,
         state.attempts,
@@ -129,7 +185,7 @@ def requeue_delay(g: Gate, state: ObjectState, settings: Settings) -> float:
     step is under way, else the backoff the gate just set (slow for "never": deletion
     cannot wait for a spec change)."""
     soon = settings.CFGPU_OPERATOR_POLL_FAST
-    if g.retry in ("none", "soon", "keep"):
+    if not g.failed:
         return soon
     if g.retry == "never":
         return settings.CFGPU_OPERATOR_SLOW_RETRY

@@ -3,15 +3,14 @@ run of the same decision."""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
 
-from cfgpu_operator import logs
 from cfgpu_operator.handlers import requeue
-from cfgpu_operator.handlers.observability import reconciling
-from cfgpu_operator.handlers.pipeline import InvalidObject, Target, reconcile, requeue_delay
+from cfgpu_operator.handlers.objects import ObjectState
+from cfgpu_operator.handlers.pipeline import first_values, run_delete, run_sync
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.safeworkload_sync import SafeWorkloadAdapter
 from cfgpu_operator.handlers.wiring import register_reconcile
@@ -25,28 +24,19 @@ GPU_RESOURCE = (GROUP, VERSION, gpuinstance.PLURAL)
 # Recording the id or the submit time is a status write: come straight back.
 AFTER_RECORD = 0.1
 
-log = logging.getLogger("cfgpu_operator.safeworkload")
-
 
 def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
     interval = rt.settings.CFGPU_OPERATOR_RECONCILE_INTERVAL
 
     async def sync(*, body: kopf.Body, patch: kopf.Patch, uid: str, **kwargs: Any) -> None:
-        ready = _first(kwargs["gpu_instance_ready"])
-        ids = _first(kwargs["safe_workload_ids"])
-        state = rt.state(uid)
-        async with state.lock:
-            with reconciling(KIND, uid, body, patch, state) as status:
-                try:
-                    adapter = SafeWorkloadAdapter(
-                        rt, body, status, state, gpu_ready=ready, workload_ids=ids
-                    )
-                except InvalidObject as exc:
-                    log.error("cannot read the stored object (%s); not acting on it", exc)
-                    return
-                target = Target(body, patch, state, status, rt.settings)
-                decision = await reconcile(adapter, target)
-        if decision.act in (Act.RECORD_ID, Act.RECORD_SUBMIT):
+        ready = first_values(kwargs["gpu_instance_ready"])
+        ids = first_values(kwargs["safe_workload_ids"])
+
+        def build(status: Mapping[str, Any], state: ObjectState) -> SafeWorkloadAdapter:
+            return SafeWorkloadAdapter(rt, body, status, state, gpu_ready=ready, workload_ids=ids)
+
+        decision = await run_sync(rt, KIND, uid, body, patch, build)
+        if decision is not None and decision.act in (Act.RECORD_ID, Act.RECORD_SUBMIT):
             requeue.wait(str(decision.args.get("message", "recorded")), AFTER_RECORD)
 
     register_reconcile(registry, RESOURCE, "safeworkload", sync, interval)
@@ -68,22 +58,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
 
     @kopf.on.delete(*RESOURCE, id="safeworkload-delete", registry=registry)
     async def deleted(*, body: kopf.Body, patch: kopf.Patch, uid: str, **_: Any) -> None:
-        state = rt.state(uid)
-        async with state.lock:
-            with logs.about(KIND, body.metadata.namespace, body.metadata.name):
-                status = state.view(body)
-                try:
-                    adapter = SafeWorkloadAdapter(rt, body, status, state, deleting=True)
-                    target = Target(body, patch, state, status, rt.settings)
-                    decision = await reconcile(adapter, target)
-                finally:
-                    state.remember(patch)
-        if decision.act is not Act.FINISH:
-            wid = status.get("workloadId")
-            message = f"waiting for workload {wid} to be gone"
-            requeue.wait(message, requeue_delay(decision.gate, state, rt.settings))
-        await rt.forget(uid)
+        def build(status: Mapping[str, Any], state: ObjectState) -> SafeWorkloadAdapter:
+            return SafeWorkloadAdapter(rt, body, status, state, deleting=True)
 
-
-def _first(index: Any) -> dict[Any, Any]:
-    return {key: next(iter(values), None) for key, values in index.items()}
+        await run_delete(rt, KIND, uid, body, patch, build, Act.FINISH)
