@@ -13,7 +13,7 @@ import asyncio
 import base64
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from cfgpu_operator.settings import Settings
 
@@ -77,6 +77,16 @@ class Secrets:
         return token or CredentialsError(f"{where} key {key!r} is empty")
 
 
+class SecretRef(Protocol):
+    """A spec's credentialsSecretRef (both kinds have one of this shape)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key(self) -> str: ...
+
+
 class Tokens:
     """Which token an object uses: its Secret if it names one, else the operator's."""
 
@@ -87,17 +97,17 @@ class Tokens:
         token = self.settings.CFGPU_API_TOKEN
         return token.get_secret_value() if token else None
 
-    async def cfgpu(self, namespace: str, ref: dict[str, Any] | None) -> str:
-        if ref:
-            return await self.secrets.value(namespace, ref["name"], ref.get("key", "token"))
+    async def cfgpu(self, namespace: str, ref: SecretRef | None) -> str:
+        if ref is not None:
+            return await self.secrets.value(namespace, ref.name, ref.key)
         token = self.default_cfgpu()
         if token is None:
             raise CredentialsError("no credentialsSecretRef and no CFGPU_API_TOKEN configured")
         return token
 
-    async def safe(self, namespace: str, ref: dict[str, Any] | None) -> str:
-        if ref:
-            return await self.secrets.value(namespace, ref["name"], ref.get("key", "token"))
+    async def safe(self, namespace: str, ref: SecretRef | None) -> str:
+        if ref is not None:
+            return await self.secrets.value(namespace, ref.name, ref.key)
         token = self.settings.SAFE_API_TOKEN
         if token is None:
             raise CredentialsError("no credentialsSecretRef and no SAFE_API_TOKEN configured")

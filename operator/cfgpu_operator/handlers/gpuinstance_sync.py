@@ -13,6 +13,7 @@ from typing import Any
 
 import kopf
 
+from cfgpu_operator.clients.catalog import ResolvedImage
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
 from cfgpu_operator.errors import ApiError, NotFound, RejectedInput, WrongState
 from cfgpu_operator.handlers import cfgpu_mapping
@@ -20,7 +21,7 @@ from cfgpu_operator.handlers.pipeline import parse
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
 from cfgpu_operator.models.common import PAUSED_ANNOTATION
 from cfgpu_operator.models.gpuinstance import GpuInstanceSpec, GpuInstanceStatus
-from cfgpu_operator.reconcile.adoption import match_by_name
+from cfgpu_operator.reconcile.adoption import Match, match_by_name
 from cfgpu_operator.reconcile.decision import Decision
 from cfgpu_operator.reconcile.gpuinstance import decide
 from cfgpu_operator.reconcile.gpuinstance_delete import left_alone
@@ -105,13 +106,11 @@ class GpuInstanceAdapter:
         )
 
     async def _credentials(self) -> tuple[Credentials, str | None]:
-        ref = self.spec.credentials_secret_ref
+        tokens = self.rt.tokens
         try:
-            token = await self.rt.token_for(
-                self.namespace, ref.model_dump() if ref is not None else None
-            )
+            token = await tokens.cfgpu(self.namespace, self.spec.credentials_secret_ref)
         except CredentialsError as exc:
-            fallback = self.rt.default_token() if self.deleting else None
+            fallback = tokens.default_cfgpu() if self.deleting else None
             # Deleting without the Secret: the operator's token may still release it.
             return Credentials(str(exc), fallback=fallback is not None), fallback
         return Credentials(), token
@@ -141,11 +140,7 @@ class GpuInstanceAdapter:
 
     async def _search(self, account: Account, name: str) -> Search:
         """Instances with exactly this name that no other object manages."""
-        records = [
-            (r.instance_id, r.instance_name, r.status_code)
-            async for r in account.client.iter_instances(key_word=name)
-        ]
-        found = match_by_name(records, name)
+        found = await _named(account, name)
         return Search(tuple(i for i in found.instance_ids if self._owner(i) is None))
 
     def _owner(self, instance_id: str) -> str | None:
@@ -192,9 +187,7 @@ class GpuInstanceAdapter:
         if not (self.status.instance_id and view.may_mutate and not self.deleting):
             return view
         try:
-            image = await account.catalog.image(
-                cfgpu_mapping.image_ref(self.spec.image), self.spec.adapt_type
-            )
+            image = await self._image(account)
         except ApiError as exc:
             return replace(view, image_error=exc)
         return replace(view, wanted_image=image.id)
@@ -228,11 +221,7 @@ class GpuInstanceAdapter:
 
     async def _create(self, account: Account, decision: Decision[Act]) -> Outcome:
         name = str(decision.args["name"])
-        records = [
-            (r.instance_id, r.instance_name, r.status_code)
-            async for r in account.client.iter_instances(key_word=name)
-        ]
-        found = match_by_name(records, name)
+        found = await _named(account, name)
         if found.kind == "ambiguous":
             return Outcome(ambiguous=found.instance_ids)
         if found.kind == "one":
@@ -247,13 +236,18 @@ class GpuInstanceAdapter:
         spec, catalog = self.spec, account.catalog
         region = await catalog.region(spec.region)
         gpu = await catalog.gpu_type(spec.gpu_type)
-        image = await catalog.image(cfgpu_mapping.image_ref(spec.image), spec.adapt_type)
+        image = await self._image(account)
         request, expand = cfgpu_mapping.create_request(spec, name, region.code, gpu.code, image)
         instance_id = await account.client.create_instance(request)
         self.rt.claim(instance_id, self.uid, self.me)
         asked = spec.disks.system_expand_gb
         return Outcome(
             instance_id=instance_id, system_disk=(asked, expand) if expand != asked else None
+        )
+
+    async def _image(self, account: Account) -> ResolvedImage:
+        return await account.catalog.image(
+            cfgpu_mapping.image_ref(self.spec.image), self.spec.adapt_type
         )
 
     async def _start(self, account: Account, decision: Decision[Act]) -> Outcome:
@@ -274,6 +268,15 @@ class GpuInstanceAdapter:
 
     def _id(self, decision: Decision[Act]) -> str:
         return str(decision.args.get("instance_id") or self.status.instance_id)
+
+
+async def _named(account: Account, name: str) -> Match:
+    """What instance/page's keyWord search finds with exactly this name (not released)."""
+    records = [
+        (r.instance_id, r.instance_name, r.status_code)
+        async for r in account.client.iter_instances(key_word=name)
+    ]
+    return match_by_name(records, name)
 
 
 _Call = Callable[[GpuInstanceAdapter, Account, Decision[Act]], Awaitable[Outcome]]

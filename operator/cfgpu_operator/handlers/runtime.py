@@ -53,22 +53,6 @@ class Runtime:
         await accounts.close(self._cfgpu.unused())
         await accounts.close(self._safe.unused())
 
-    # -- credentials -----------------------------------------------------------------------
-
-    def default_token(self) -> str | None:
-        return self.tokens.default_cfgpu()
-
-    async def token_for(self, namespace: str, ref: dict[str, Any] | None) -> str:
-        """The object's CFGPU token: from its Secret if it names one, else the operator's."""
-        return await self.tokens.cfgpu(namespace, ref)
-
-    async def safe_token_for(self, namespace: str, ref: dict[str, Any] | None) -> str:
-        """The object's Primus-SaFE key: its Secret if it names one, else SAFE_API_TOKEN."""
-        return await self.tokens.safe(namespace, ref)
-
-    async def secret_value(self, namespace: str, name: str, key: str) -> str:
-        return await self.secrets.value(namespace, name, key)
-
     # -- objects ---------------------------------------------------------------------------
 
     def state(self, uid: str) -> ObjectState:

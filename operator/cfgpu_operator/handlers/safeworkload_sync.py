@@ -14,7 +14,7 @@ from typing import Any
 
 import kopf
 
-from cfgpu_operator.clients.safe_wire import PatchWorkloadRequest, WorkloadItem
+from cfgpu_operator.clients.safe_wire import PatchWorkloadRequest, WorkloadDetail, WorkloadItem
 from cfgpu_operator.errors import ApiError, NotFound
 from cfgpu_operator.handlers import safe_mapping
 from cfgpu_operator.handlers.pipeline import parse
@@ -22,7 +22,7 @@ from cfgpu_operator.handlers.runtime import CredentialsError, ObjectState, Runti
 from cfgpu_operator.handlers.safeworkload_effects import hand_over
 from cfgpu_operator.models.safeworkload import KIND, SafeWorkloadSpec, SafeWorkloadStatus
 from cfgpu_operator.reconcile.decision import Decision
-from cfgpu_operator.reconcile.safeworkload import ENV_TAG, workload_id
+from cfgpu_operator.reconcile.safeworkload import ENV_TAG, TERMINAL, workload_id
 from cfgpu_operator.reconcile.safeworkload_decide import decide
 from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, Outcome, View
 
@@ -55,11 +55,8 @@ class SafeWorkloadAdapter:
 
     async def observe(self) -> View:
         view = self._base()
-        ref = self.spec.credentials_secret_ref
         try:
-            token = await self.rt.safe_token_for(
-                self.namespace, ref.model_dump() if ref is not None else None
-            )
+            token = await self.rt.tokens.safe(self.namespace, self.spec.credentials_secret_ref)
             self.account = account = self.rt.safe_account(token, self.uid)
         except CredentialsError as exc:
             return replace(view, credentials=str(exc))
@@ -96,7 +93,7 @@ class SafeWorkloadAdapter:
         if snapshot is None:
             return Observed(listed=False, error=account.poller.last_error)
         wid = self.status.workload_id
-        ended = self.status.phase is not None and self.status.phase.value in _TERMINAL
+        ended = self.status.phase is not None and self.status.phase.value in TERMINAL
         if wid is None or ended:
             return Observed(listed=True)
         try:
@@ -105,7 +102,9 @@ class SafeWorkloadAdapter:
                 return Observed(listed=True, absent=True)
             observed = Observed(listed=True, workload=safe_mapping.workload(item))
             if view.changed or self._moved(item):
-                detail = await account.client.get_workload(wid)
+                # A lookup by id has just read the detail: do not read it twice.
+                detail = item if isinstance(item, WorkloadDetail) else None
+                detail = detail or await account.client.get_workload(wid)
                 observed = replace(observed, platform=safe_mapping.platform(detail))
         except ApiError as exc:
             return Observed(listed=True, error=exc)
@@ -164,7 +163,7 @@ class SafeWorkloadAdapter:
     async def _submit(self, account: SafeAccount, decision: Decision[Act]) -> None:
         self.state.submit_recorded = None
         secret_env = {
-            item.name: await self.rt.secret_value(
+            item.name: await self.rt.secrets.value(
                 self.namespace, item.secret_key_ref.name, item.secret_key_ref.key
             )
             for item in self.spec.secret_env
@@ -196,7 +195,6 @@ class SafeWorkloadAdapter:
         await hand_over(self.rt, self.spec, self.namespace)
 
 
-_TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
 _Call = Callable[[SafeWorkloadAdapter, SafeAccount, Decision[Act]], Awaitable[None]]
 _CALLS: dict[Act, _Call] = {
     Act.SUBMIT: SafeWorkloadAdapter._submit,
