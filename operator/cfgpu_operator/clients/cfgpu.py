@@ -25,7 +25,7 @@ from cfgpu_operator.clients.cfgpu_wire import (
     unwrap_list,
 )
 from cfgpu_operator.clients.http import ApiClient, ClientOptions, HttpApi, excerpt
-from cfgpu_operator.errors import Unavailable
+from cfgpu_operator.errors import Unavailable, redact
 
 PREFIX = "/userapi/v1"
 DEFAULT_URL = "https://api.cfgpu.com"
@@ -183,9 +183,13 @@ class CfgpuClient(ApiClient):
         try:
             return build(content)
         except (ValidationError, TypeError) as exc:
-            detail = excerpt(str(exc)) if isinstance(exc, TypeError) else _first_error(exc)
+            secrets = self._http.secrets
+            if isinstance(exc, TypeError):
+                detail = excerpt(redact(str(exc), secrets))  # redact, then cut
+            else:
+                detail = _first_error(exc)
             raise Unavailable(f"unexpected content: {detail}", api=API, endpoint=endpoint).scrub(
-                self._http.secrets
+                secrets
             ) from None
 
 

@@ -158,4 +158,5 @@ def created_instance_id(content: Any) -> str:
         value = content.get("instanceId") or content.get("id")
         if isinstance(value, str) and value:
             return value
-    raise TypeError(f"no instance id in create content {content!r:.120}")
+    # Not cut here: the client redacts tokens from the whole text before it cuts it short.
+    raise TypeError(f"no instance id in create content {content!r}")

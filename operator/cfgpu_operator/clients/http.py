@@ -182,7 +182,7 @@ class HttpApi:
         async def attempt() -> T:
             try:
                 response = await self._send(method, path, endpoint, params, json)
-                result = parse(self._redacted(response))
+                result = self._parse(parse, response)
             except ApiError as exc:
                 metrics.API_REQUESTS.labels(self.api, endpoint, metrics.outcome_of(exc)).inc()
                 raise exc.scrub(self.secrets) from None
@@ -244,6 +244,18 @@ class HttpApi:
             (time.monotonic() - started) * 1000,
         )
         return response
+
+    def _parse(self, parse: Callable[[httpx.Response], T], response: httpx.Response) -> T:
+        """``parse`` the response; when it fails, parse it again with any piece of a token
+        hidden, so the error quotes (and cuts) a clean body. Answers that parse are not
+        scanned: only error messages quote bodies."""
+        try:
+            return parse(response)
+        except ApiError:
+            clean = self._redacted(response)
+            if clean is response:
+                raise
+            return parse(clean)
 
     def _redacted(self, response: httpx.Response) -> httpx.Response:
         """The response with any piece of a token in its body hidden, before anything quotes
