@@ -104,6 +104,16 @@ class SafeClient(ApiClient):
             "PATCH", _workload(workload_id), "workloads.patch", False, json=patch.wire()
         )
 
+    async def resume_workload(self, workload_id: str, request: CreateWorkloadRequest) -> None:
+        """Run a stopped workload again under its id: the whole create request once more.
+        Like a create, never sent twice blindly: while the workload's object still exists
+        the server answers 409 and deletes it."""
+        body = request.wire()
+        body.pop("workloadId", None)
+        await self._call(
+            "POST", _workload(workload_id, "resume"), "workloads.resume", False, json=body
+        )
+
     async def stop_workload(self, workload_id: str) -> None:
         await self._call("POST", _workload(workload_id, "stop"), "workloads.stop", False)
 

@@ -45,7 +45,7 @@ NO_ROUTE = "Primus.00005"
 # template is not installed (500 Primus.00001) or its feature is off (501 Primus.00007).
 # Elsewhere 00001 also means passing trouble (a database switched off), so only here.
 _CREATE_REFUSALS = {(500, "Primus.00001"), (501, "Primus.00007")}
-CREATE = "workloads.create"
+CREATES = frozenset({"workloads.create", "workloads.resume"})  # a resume is a create again
 
 
 def classify(status: int, code: str | None) -> type[ApiError]:
@@ -65,7 +65,7 @@ def error_for(response: httpx.Response, endpoint: str) -> ApiError:
     text = str(message) if message else (excerpt(response.text) or "empty body")
     status = response.status_code
     kind = classify(status, str(code) if code else None)
-    if endpoint == CREATE and (status, code) in _CREATE_REFUSALS:
+    if endpoint in CREATES and (status, code) in _CREATE_REFUSALS:
         kind = RejectedInput
     common: dict[str, Any] = {
         "api": API,

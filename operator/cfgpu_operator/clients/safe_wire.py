@@ -74,8 +74,9 @@ class WorkloadItem(Wire):
     creation_time: datetime | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
-    duration: str = ""
+    duration: str = ""  # Go's form: 1h2m3s
     timeout: int | None = None
+    seconds_until_timeout: int = 0  # -1 before a timed workload starts
     queue_position: int = 0
     dispatch_count: int = 0
     group_version_kind: Kind = Field(default_factory=Kind)

@@ -13,6 +13,7 @@ from cfgpu_operator.emulators.safe.model import (
     KINDS,
     SafeError,
     User,
+    Workload,
     Workspace,
     bad_request,
     internal,
@@ -131,3 +132,30 @@ def as_base64(text: str) -> str:
         except (binascii.Error, ValueError):
             pass
     return base64.b64encode(text.encode()).decode()
+
+
+def patch_changes(workload: Workload, body: dict[str, Any]) -> dict[str, Any]:
+    """The spec fields of a PATCH body whose (normalised) value differs from the stored one;
+    empty images or entryPoints are ignored, as the server ignores them."""
+    wanted: dict[str, Any] = {}
+    if body.get("resources") is not None:
+        wanted["resources"] = resources_of(body)
+    if body.get("images"):
+        wanted["images"] = [str(i).strip() for i in body["images"]]
+    if body.get("entryPoints"):
+        wanted["entryPoints"] = [as_base64(str(e)) for e in body["entryPoints"]]
+    if body.get("env") is not None:
+        wanted["env"] = {str(k).strip(): str(v) for k, v in body["env"].items()}
+    if body.get("customerLabels") is not None:
+        wanted["customerLabels"] = {k: v for k, v in body["customerLabels"].items() if k and v}
+    if body.get("service") is not None:
+        wanted["service"] = body["service"]
+    stored = {
+        "resources": workload.resources,
+        "images": workload.images,
+        "entryPoints": workload.entry_points,
+        "env": workload.env,
+        "customerLabels": workload.customer_labels,
+        "service": workload.extra.get("service"),
+    }
+    return {k: v for k, v in wanted.items() if v != stored[k]}

@@ -72,6 +72,7 @@ class SafeEmulator:
             ("PATCH", "/workloads/{id}", "workloads.patch", self._patch),
             ("POST", "/workloads/{id}/stop", "workloads.stop", self._stop),
             ("DELETE", "/workloads/{id}", "workloads.delete", self._delete),
+            ("POST", "/workloads/{id}/resume", "workloads.resume", self._resume),
             ("GET", "/workspaces", "workspaces.list", self._workspaces),
             ("GET", "/workspaces/{id}", "workspaces.get", self._workspace),
             ("GET", "/nodes", "nodes.list", self._nodes),
@@ -140,6 +141,13 @@ class SafeEmulator:
         workload = self.state.create(request[USER], body)
         return web.json_response({"workloadId": workload.id})
 
+    async def _resume(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        if body is None:
+            raise SafeError(400, "Primus.00002", "Bad request. invalid JSON body")
+        workload = self.state.resume(request[USER], request.match_info["id"], body)
+        return web.json_response({"workloadId": workload.id})
+
     async def _get(self, request: web.Request) -> web.Response:
         workload = self._visible(request)
         return web.json_response(self._detail(workload))
@@ -193,7 +201,7 @@ class SafeEmulator:
         return web.json_response(None)
 
     async def _delete(self, request: web.Request) -> web.Response:
-        self.state.stop(request[USER], request.match_info["id"], delete=True)
+        self.state.delete(request[USER], request.match_info["id"])
         return web.json_response(None)
 
     # -- workspaces, nodes, self -------------------------------------------------------------------
@@ -274,8 +282,8 @@ class SafeEmulator:
     # -- shapes -----------------------------------------------------------------------------------
 
     def _item(self, w: Workload) -> dict[str, Any]:
-        started, ended = w.start_time, w.end_time
-        duration = int((ended or self.clock.now()) - started) if started is not None else 0
+        started, ended, now = w.start_time, w.end_time, self.clock.now()
+        duration = int((ended or now) - started) if started is not None else 0
         return {
             "workloadId": w.id,
             "workspaceId": w.workspace_id,
@@ -293,7 +301,7 @@ class SafeEmulator:
             "startTime": _short(started),
             "endTime": _short(ended or w.deletion_time),
             "deletionTime": _short(w.deletion_time),
-            "duration": f"{duration}s",
+            "duration": go_duration(duration),
             "timeout": w.timeout or None,
             "queuePosition": self.state.queue_position(w),
             "dispatchCount": w.dispatch_count,
@@ -301,7 +309,7 @@ class SafeEmulator:
             "groupVersionKind": {"kind": w.kind, "version": "v1"},
             "workloadUid": w.id,
             "avgGpuUsage": -1,
-            "secondsUntilTimeout": 0,
+            "secondsUntilTimeout": _until_timeout(w, now),
         }
 
     def _detail(self, w: Workload) -> dict[str, Any]:
@@ -342,6 +350,24 @@ class SafeEmulator:
             "currentNodeCount": w.node_count,
             "queuePolicy": "fifo",
         }
+
+
+def go_duration(seconds: int) -> str:
+    """Seconds as Go's time.Duration prints them: ``0s``, ``45s``, ``2m5s``, ``1h0m5s``."""
+    hours, rest = divmod(max(seconds, 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{secs}s"
+    return f"{minutes}m{secs}s" if minutes else f"{secs}s"
+
+
+def _until_timeout(w: Workload, now: float) -> int:
+    """-1 before a timed workload starts, the seconds left while it runs, else 0 (§3.3)."""
+    if not w.timeout or w.ended:
+        return 0
+    if w.start_time is None:
+        return -1
+    return max(0, int(w.start_time + w.timeout - now))
 
 
 def _matches(w: Workload, query: Any) -> bool:

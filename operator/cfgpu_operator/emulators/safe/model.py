@@ -69,6 +69,9 @@ class Workspace:
     node_memory: int = 1024 * GI
     max_runtime: dict[str, int] = field(default_factory=dict)  # scope -> hours
 
+    def max_runtime_seconds(self, scope: str) -> int:
+        return self.max_runtime.get(scope, 0) * 3600
+
     def total(self) -> dict[str, float]:
         return {
             "cpu": self.node_cpu * self.node_count,
@@ -111,6 +114,11 @@ class Workload:
     deleted: bool = False  # DB row marked deleted: invisible to GET and list
     stage_due: float = 0.0  # when the next machine step happens
     outcome: str | None = None  # forced by a test hook: Succeeded or Failed
+    shadow: Workload | None = None  # the previous run's DB row, shown until visible_at
+
+    @property
+    def scope(self) -> str:
+        return KINDS[self.kind][0]
 
     @property
     def ended(self) -> bool:

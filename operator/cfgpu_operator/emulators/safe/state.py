@@ -15,6 +15,7 @@ from cfgpu_operator.emulators.safe.admission import (
     check_capacity,
     check_kind,
     display_name,
+    patch_changes,
     resources_of,
 )
 from cfgpu_operator.emulators.safe.model import (
@@ -89,7 +90,8 @@ class SafeState:
 
     # -- create ------------------------------------------------------------------------------
 
-    def create(self, user: User, body: Any) -> Workload:
+    def create(self, user: User, body: Any, *, owner: User | None = None) -> Workload:
+        """A create; a resume is one too, under the id in the body and for the first owner."""
         if not isinstance(body, dict):
             raise bad_request("the request body must be a JSON object")
         workspace_id = str(body.get("workspaceId") or body.get("workspace") or "")
@@ -104,9 +106,27 @@ class SafeState:
         check_capacity(workspace, resources)
         workload_id = self._workload_id(body, display)
         self._check_duplicate(workload_id)
-        workload = self._build(user, body, workload_id, workspace, display, kind, resources)
+        workload = self._build(
+            owner or user, body, workload_id, workspace, display, kind, resources
+        )
+        old = self.workloads.get(workload_id)
+        if old is not None:
+            # The DB row outlives the CR: a new run under the same id merges into it (the
+            # old row shows until the mirror catches up), and a row marked deleted stays
+            # deleted, hiding the new run from GET and list (§6).
+            workload.shadow, workload.deleted = old, old.deleted
         self.workloads[workload_id] = workload
         return workload
+
+    def resume(self, user: User, workload_id: str, body: Any) -> Workload:
+        """POST /workloads/{id}/resume: the full create request again, under the same id."""
+        row = self.visible(workload_id)
+        if row is None:
+            raise SafeError(404, "Primus.01001", f"Workload {workload_id} not found.")
+        self._authorize_change(user, row, "resume")
+        if not isinstance(body, dict):
+            raise bad_request("the request body must be a JSON object")
+        return self.create(user, {**body, "workloadId": workload_id}, owner=row.user)
 
     def _workload_id(self, body: dict[str, Any], display: str) -> str:
         given = str(body.get("workloadId") or "").strip().lower().replace("_", "-")
@@ -136,10 +156,12 @@ class SafeState:
         resources: list[dict[str, Any]],
     ) -> Workload:
         now = self.clock.now()
-        timeout = int(body.get("timeout") or 0)
-        scope = KINDS[kind][0]
-        if not timeout and scope in workspace.max_runtime:
-            timeout = workspace.max_runtime[scope] * 3600
+        # An explicit timeout (0 too) is kept; only an absent one takes the workspace's
+        # maximum runtime (§3.1). The same for ttlSecondsAfterFinished and its default.
+        timeout = body.get("timeout")
+        if timeout is None:
+            timeout = workspace.max_runtime_seconds(KINDS[kind][0])
+        ttl = body.get("ttlSecondsAfterFinished")
         max_retry = 0 if kind in NO_RETRY_KINDS else min(max(int(body.get("maxRetry") or 0), 0), 50)
         return Workload(
             id=workload_id,
@@ -153,9 +175,9 @@ class SafeState:
             env={str(k).strip(): str(v) for k, v in (body.get("env") or {}).items()},
             description=str(body.get("description") or ""),
             priority=min(max(int(body.get("priority") or 0), 0), 2),
-            timeout=timeout,
+            timeout=int(timeout),
             max_retry=max_retry,
-            ttl=int(body.get("ttlSecondsAfterFinished") or 60),
+            ttl=60 if ttl is None else int(ttl),
             specified_nodes=list(body.get("specifiedNodes") or []),
             excluded_nodes=list(body.get("excludedNodes") or []),
             customer_labels=dict(body.get("customerLabels") or {}),
@@ -170,20 +192,21 @@ class SafeState:
     # -- reads -------------------------------------------------------------------------------
 
     def visible(self, workload_id: str) -> Workload | None:
+        """What the DB mirror shows: nothing (or the previous run) until it caught up."""
         self.settle()
-        workload = self.workloads.get(workload_id)
-        if workload is None or workload.deleted or self.clock.now() < workload.visible_at:
+        return self._row(self.workloads.get(workload_id))
+
+    def _row(self, workload: Workload | None) -> Workload | None:
+        if workload is not None and self.clock.now() < workload.visible_at:
+            workload = workload.shadow
+        if workload is None or workload.deleted:
             return None
         return workload
 
     def listing(self) -> list[Workload]:
         self.settle()
-        now = self.clock.now()
-        return [
-            w
-            for w in self.workloads.values()
-            if not w.deleted and now >= w.visible_at and w.description != "OpsJob"
-        ]
+        rows = (self._row(w) for w in self.workloads.values())
+        return [w for w in rows if w is not None and w.description != "OpsJob"]
 
     def queue_position(self, workload: Workload) -> int:
         if workload.phase != "Pending" or workload.dispatched or workload.conditions:
@@ -210,7 +233,9 @@ class SafeState:
         self._authorize_change(user, workload, "update")
         if not isinstance(body, dict):
             raise bad_request("the request body must be a JSON object")
-        changing = [f for f in SPEC_FIELDS if body.get(f)]
+        self._authorize_patch(user, workload, body)
+        # The webhook compares the old and new spec: sending a field unchanged is no change.
+        changing = [f for f in SPEC_FIELDS if f in patch_changes(workload, body)]
         if changing and workload.dispatched and workload.kind not in APPLICATION_KINDS:
             raise SafeError(
                 409,
@@ -220,15 +245,33 @@ class SafeState:
             )
         self._apply_patch(workload, body)
 
+    def _authorize_patch(self, user: User, workload: Workload, body: dict[str, Any]) -> None:
+        """A new priority 2, or a timeout changed to above the workspace's maximum runtime (or
+        to none while there is one), needs the high-priority permission."""
+        high = user.admin or workload.workspace_id in user.managed
+        priority, timeout = body.get("priority"), body.get("timeout")
+        if priority is not None and priority != workload.priority and priority == 2 and not high:
+            raise _forbidden(user, "update", "workload/high-priority", workload.workspace_id)
+        if timeout is None or timeout == workload.timeout or high:
+            return
+        workspace = self.workspaces.get(workload.workspace_id)
+        limit = workspace.max_runtime_seconds(workload.scope) if workspace else 0
+        if limit and (timeout > limit or timeout <= 0):
+            raise _forbidden(user, "update", "workload/high-priority", workload.workspace_id)
+
     def _apply_patch(self, workload: Workload, body: dict[str, Any]) -> None:
-        if body.get("resources"):
-            workload.resources = resources_of(body)
-        if body.get("images"):
-            workload.images = [str(i).strip() for i in body["images"]]
-        if body.get("entryPoints"):
-            workload.entry_points = [as_base64(str(e)) for e in body["entryPoints"]]
-        if "env" in body and body["env"] is not None:
-            workload.env = {str(k): str(v) for k, v in body["env"].items()}
+        changes = patch_changes(workload, body)
+        for key, attr in (
+            ("resources", "resources"),
+            ("images", "images"),
+            ("entryPoints", "entry_points"),
+            ("env", "env"),
+            ("customerLabels", "customer_labels"),
+        ):
+            if key in changes:
+                setattr(workload, attr, changes[key])
+        if "service" in changes:
+            workload.extra["service"] = changes["service"]
         for key, attr in (
             ("priority", "priority"),
             ("timeout", "timeout"),
@@ -238,17 +281,35 @@ class SafeState:
             if key in body and body[key] is not None:
                 setattr(workload, attr, body[key])
 
-    def stop(self, user: User, workload_id: str, *, delete: bool = False) -> None:
+    def stop(self, user: User, workload_id: str) -> None:
+        """§3.5: an ended or unknown workload is a no-op (no permission asked); a live one
+        needs the owner or an admin; without its CR the DB row alone is marked Stopped."""
+        self.settle()
+        workload = self.workloads.get(workload_id)
+        if workload is None or workload.ended:
+            return
+        row = self._row(workload)
+        if not workload.cr_exists and row is None:
+            return
+        self._authorize_change(user, workload, "delete")
+        self._stop(workload, f"the workload is stopped by {user.name}")
+
+    def delete(self, user: User, workload_id: str) -> None:
+        """§3.6: stop the CR if there is one, then mark the DB row deleted, each behind the
+        owner check; a row the mirror has not written yet cannot be marked."""
         self.settle()
         workload = self.workloads.get(workload_id)
         if workload is None:
-            return  # unknown ids are not an error (§3.5, §3.6)
+            return
         if workload.cr_exists:
             self._authorize_change(user, workload, "delete")
             if not workload.ended:
-                self._stop(workload, f"the workload is stopped by {user.name}")
-        if delete:
-            workload.deleted = True
+                self._stop(workload, f"the workload is deleted by {user.name}")
+            workload.cr_exists, workload.deletion_time = False, self.clock.now()
+        if self._row(workload) is None:
+            return
+        self._authorize_change(user, workload, "delete")
+        workload.deleted = True
 
     def _stop(self, workload: Workload, message: str) -> None:
         now = self.clock.now()
@@ -261,12 +322,7 @@ class SafeState:
     def _authorize_change(self, user: User, workload: Workload, verb: str) -> None:
         if user.admin or workload.user is user or workload.workspace_id in user.managed:
             return
-        raise SafeError(
-            403,
-            "Primus.00003",
-            f"The user({user.id}) is not allowed to {verb} "
-            f"workload, workspace: [{workload.workspace_id}]",
-        )
+        raise _forbidden(user, verb, "workload", workload.workspace_id)
 
     # -- test hooks ----------------------------------------------------------------------------
 
@@ -335,6 +391,14 @@ class SafeState:
             self._stop(w, "the workload has timed out")
         if w.cr_exists and w.ended and w.end_time is not None and now - w.end_time >= w.ttl:
             w.cr_exists, w.deletion_time = False, now
+
+
+def _forbidden(user: User, verb: str, resource: str, workspace_id: str) -> SafeError:
+    return SafeError(
+        403,
+        "Primus.00003",
+        f"The user({user.id}) is not allowed to {verb} {resource}, workspace: [{workspace_id}]",
+    )
 
 
 def _rfc3339(seconds: float) -> str:
