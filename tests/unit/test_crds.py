@@ -245,7 +245,8 @@ def test_safeworkload_defaults(workloads: tuple[Cluster, ResourceType]) -> None:
     spec = created["spec"]
     assert (spec["kind"], spec["priority"], spec["deletionPolicy"]) == ("PyTorchJob", 0, "Delete")
     assert spec["onComplete"] == {"gpuInstances": "Keep"}
-    assert spec["ttlSecondsAfterFinished"] == 60
+    # Unset means "the platform's default" (the workspace's maximum runtime, its TTL).
+    assert "timeout" not in spec and "ttlSecondsAfterFinished" not in spec
 
 
 @pytest.mark.parametrize(

@@ -110,10 +110,16 @@ class SafeWorkloadSpec(CrdModel):
         default_factory=list, description="Variables from Secrets, resolved at submit time."
     )
     priority: int = Field(default=0, ge=0, le=2, description="0 low, 1 medium, 2 high.")
-    timeout: int = Field(default=0, ge=0, description="Seconds from dispatch; 0 for none.")
+    timeout: int | None = Field(
+        default=None,
+        ge=0,
+        description="Seconds from dispatch; 0 for none; unset: the workspace's maximum runtime.",
+    )
     max_retry: int = Field(default=0, ge=0, le=50, description="Retries after failures.")
-    ttl_seconds_after_finished: int = Field(
-        default=60, ge=0, description="Seconds the platform keeps an ended workload's object."
+    ttl_seconds_after_finished: int | None = Field(
+        default=None,
+        ge=0,
+        description="Seconds the platform keeps an ended workload's object; unset: its default.",
     )
     specified_nodes: list[Name] = Field(default_factory=list, description="Run only here.")
     excluded_nodes: list[Name] = Field(default_factory=list, description="Never run here.")

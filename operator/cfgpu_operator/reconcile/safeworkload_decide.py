@@ -141,14 +141,16 @@ def _on_platform(v: View, frame: Frame, workload: Workload) -> D:
 def wanted(v: View) -> dict[str, Any]:
     """The PATCHable fields as the spec wants them, named as the platform shows them."""
     spec = v.spec
-    return {
+    fields: dict[str, Any] = {
         "priority": spec.priority,
-        "timeout": spec.timeout,
         "maxRetry": spec.max_retry,
         "description": spec.description or "",
         "images": list(spec.images),
         "env": dict(spec.env),
     }
+    if spec.timeout is not None:  # unset leaves the platform's (the workspace maximum)
+        fields["timeout"] = spec.timeout
+    return fields
 
 
 def _ended(v: View, frame: Frame, phase: Phase) -> D:
