@@ -246,7 +246,8 @@ def test_safeworkload_defaults(workloads: tuple[Cluster, ResourceType]) -> None:
     assert (spec["kind"], spec["priority"], spec["deletionPolicy"]) == ("PyTorchJob", 0, "Delete")
     assert spec["onComplete"] == {"gpuInstances": "Keep"}
     # Unset means "the platform's default" (the workspace's maximum runtime, its TTL).
-    assert "timeout" not in spec and "ttlSecondsAfterFinished" not in spec
+    assert "timeout" not in spec
+    assert "ttlSecondsAfterFinished" not in spec
 
 
 @pytest.mark.parametrize(

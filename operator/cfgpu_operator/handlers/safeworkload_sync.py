@@ -14,7 +14,12 @@ from typing import Any
 
 import kopf
 
-from cfgpu_operator.clients.safe_wire import PatchWorkloadRequest, WorkloadDetail, WorkloadItem
+from cfgpu_operator.clients.safe_wire import (
+    CreateWorkloadRequest,
+    PatchWorkloadRequest,
+    WorkloadDetail,
+    WorkloadItem,
+)
 from cfgpu_operator.errors import ApiError, NotFound
 from cfgpu_operator.handlers import safe_mapping
 from cfgpu_operator.handlers.pipeline import parse
@@ -162,26 +167,30 @@ class SafeWorkloadAdapter:
 
     async def _submit(self, account: SafeAccount, decision: Decision[Act]) -> None:
         self.state.submit_recorded = None
-        secret_env = {
+        await account.client.create_workload(await self._create_request())
+
+    async def _create_request(self) -> CreateWorkloadRequest:
+        return safe_mapping.create_request(
+            self.spec,
+            name=self.name,
+            workload_id=str(self.status.workload_id),
+            uid=self.uid,
+            secret_env=await self._secret_env(),
+            dependencies=[self.workload_ids[self._key(n)] for n in self.spec.depends_on],
+        )
+
+    async def _secret_env(self) -> dict[str, str]:
+        return {
             item.name: await self.rt.secrets.value(
                 self.namespace, item.secret_key_ref.name, item.secret_key_ref.key
             )
             for item in self.spec.secret_env
         }
-        request = safe_mapping.create_request(
-            self.spec,
-            name=self.name,
-            workload_id=str(self.status.workload_id),
-            uid=self.uid,
-            secret_env=secret_env,
-            dependencies=[self.workload_ids[self._key(n)] for n in self.spec.depends_on],
-        )
-        await account.client.create_workload(request)
 
     async def _patch(self, account: SafeAccount, decision: Decision[Act]) -> None:
         body = dict(decision.args["body"])
-        if "env" in body:
-            body["env"] = {**body["env"], ENV_TAG: self.uid}
+        if "env" in body:  # replaced whole on the platform: all of it, secrets and tag too
+            body["env"] = {**body["env"], **await self._secret_env(), ENV_TAG: self.uid}
         patch = PatchWorkloadRequest.model_validate(body)
         await account.client.patch_workload(str(self.status.workload_id), patch)
 

@@ -7,6 +7,7 @@ nothing, with the submit time recorded first, and never twice within the grace w
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -125,11 +126,16 @@ def _on_platform(v: View, frame: Frame, workload: Workload) -> D:
     platform = v.observed.platform
     if v.changed and platform is not None:
         body, frozen = patch_for(
-            wanted(v), dict(platform.mutable), dispatched=platform.dispatched, kind=v.spec.kind
+            wanted(v, platform.mutable.get("env") or {}),
+            dict(platform.mutable),
+            dispatched=platform.dispatched,
+            kind=v.spec.kind,
         )
         if frozen:
             message = f"{', '.join(frozen)} cannot change after the workload was dispatched"
             return frame.fail(Act.NOTHING, IMMUTABLE, message, "Primus.00012")
+        if "env" in body:
+            body["env"] = dict(v.spec.env)
         if body:
             message = f"updated {', '.join(sorted(body))}"
             decision = _step(Act.PATCH, frame, phase, Reason.UPDATING, message)
@@ -138,15 +144,22 @@ def _on_platform(v: View, frame: Frame, workload: Workload) -> D:
     return _step(Act.NOTHING, frame, phase, phase.value, ready=running)
 
 
-def wanted(v: View) -> dict[str, Any]:
-    """The PATCHable fields as the spec wants them, named as the platform shows them."""
+def wanted(v: View, platform_env: Mapping[str, str]) -> dict[str, Any]:
+    """The PATCHable fields as the spec wants them, named as the platform shows them.
+
+    secretEnv values were resolved at submit and are not read again: a secret variable the
+    platform has counts as wanted as it is, a missing one makes env differ. The env a PATCH
+    then carries is the plain part; the adapter adds the secret values (the platform replaces
+    env whole), so they never pass through a decision.
+    """
     spec = v.spec
+    secrets = {e.name: platform_env.get(e.name) for e in spec.secret_env}
     fields: dict[str, Any] = {
         "priority": spec.priority,
         "maxRetry": spec.max_retry,
         "description": spec.description or "",
         "images": list(spec.images),
-        "env": dict(spec.env),
+        "env": {**spec.env, **secrets},
     }
     if spec.timeout is not None:  # unset leaves the platform's (the workspace maximum)
         fields["timeout"] = spec.timeout

@@ -3,6 +3,8 @@ it is sent, and what a later edit, a quick delete or an unsuspend does on the pl
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from cfgpu_operator.emulators.safe import Workspace
@@ -40,3 +42,39 @@ async def test_preferred_node_affinity_is_sent(sworld: SafeWorld) -> None:
     )
     assert create[0].body["nodesAffinity"] == "preferred"
     assert create[0].body["specifiedNodes"] == ["ws-train-node-0"]
+
+
+def hf_secret(sworld: SafeWorld, value: str) -> list[dict[str, object]]:
+    secrets = sworld.cluster.registry.get("", "v1", "secrets")
+    assert secrets is not None
+    data = {"token": base64.b64encode(value.encode()).decode()}
+    sworld.cluster.create(secrets, "default", {"metadata": {"name": "hf"}, "data": data})
+    return [{"name": "HF_TOKEN", "secretKeyRef": {"name": "hf", "key": "token"}}]
+
+
+def edit(sworld: SafeWorld, name: str, **spec: object) -> None:
+    sworld.cluster.patch(
+        sworld.workloads_kind(), "default", name, "application/merge-patch+json", {"spec": spec}
+    )
+
+
+async def test_edits_keep_secret_env_and_send_only_what_changed(sworld: SafeWorld) -> None:
+    value = "hf-secret-value-5b6c7d8e9f0a1b2c"
+    safe = sworld.safe
+    sworld.submit("edited", env={"A": "1"}, secretEnv=hf_secret(sworld, value))
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
+    (workload,) = safe.emulator.state.workloads.values()
+    safe.clock.advance(0.5)  # visible, not yet scheduled
+    await sworld.wphase("edited", "Pending")
+    edit(sworld, "edited", env={"A": "2"})  # before dispatch: env is sent, whole
+    await eventually(lambda: workload.env.get("A") == "2", what="env patched")
+    assert workload.env["HF_TOKEN"] == value
+    safe.clock.advance(5)  # dispatched and running
+    await sworld.wphase("edited", "Running")
+    edit(sworld, "edited", description="second run")  # after dispatch: only the description
+    await eventually(lambda: workload.description == "second run", what="description patched")
+    assert workload.env["HF_TOKEN"] == value
+    await eventually(lambda: sworld.wready("edited").get("reason") == "Running", what="Running")
+    bodies = [c.body for c in safe.emulator.calls("workloads.patch")]
+    assert bodies[-1] == {"description": "second run"}
+    assert all(value not in text for text in (sworld.operator.log(), str(sworld.events())))

@@ -331,3 +331,45 @@ def test_the_patch_carries_only_what_differs() -> None:
         view(HAS, spec={"priority": 1}, generation=2, observed=listed("Running", 1, DISPATCHED))
     )
     assert d.args["body"] == {"priority": 1}
+
+
+SECRET = [{"name": "S", "secretKeyRef": {"name": "sec", "key": "k"}}]
+
+
+def platform_with(env: dict[str, str], dispatched: bool) -> Platform:
+    mutable = {**DISPATCHED.mutable, "env": env}
+    return Platform(mutable, dispatched=dispatched)
+
+
+@pytest.mark.parametrize(
+    ("spec", "env", "dispatched", "body"),
+    [
+        # The platform has the secret variable: a description edit sends only the description.
+        (
+            {"env": {"A": "1"}, "description": "v2"},
+            {"A": "1", "S": "x"},
+            True,
+            {"description": "v2"},
+        ),
+        # A plain variable changed before dispatch: env is sent (the adapter adds secrets).
+        ({"env": {"A": "2"}}, {"A": "1", "S": "x"}, False, {"env": {"A": "2"}}),
+        # The secret variable went missing on the platform: env is sent again.
+        ({"env": {"A": "1"}}, {"A": "1"}, False, {"env": {"A": "1"}}),
+        # A variable no longer wanted.
+        ({"env": {}}, {"A": "1", "S": "x"}, False, {"env": {}}),
+    ],
+)
+def test_secret_env_counts_as_wanted_and_never_enters_the_decision(
+    spec: dict[str, Any], env: dict[str, str], dispatched: bool, body: dict[str, Any]
+) -> None:
+    d = decide(
+        view(
+            HAS,
+            spec={**spec, "secretEnv": SECRET},
+            generation=2,
+            observed=listed(
+                "Running" if dispatched else "Pending", 1, platform_with(env, dispatched)
+            ),
+        )
+    )
+    assert (d.act, d.args["body"]) == (Act.PATCH, body)
