@@ -137,8 +137,11 @@ class Polling(Background):
         deadline = self._clock() + seconds
         earliest = deadline if self.failures else self._clock() + min(seconds, self._fast)
         while (left := deadline - self._clock()) > 0:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+            # arrives as the wait ends (a kick just before stop), and stop() then hangs.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), left)
+                async with asyncio.timeout(left):
+                    await self._wake.wait()
             if self._wake.is_set() and self._clock() >= earliest:
                 return
             if self._wake.is_set():

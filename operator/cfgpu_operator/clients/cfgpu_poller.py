@@ -64,12 +64,10 @@ class Poller(Polling):
         self.kick()
         async with self._changed:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(
+                async with asyncio.timeout(within):  # not wait_for: see Polling._pause
+                    await self._changed.wait_for(
                         lambda: self.snapshot is not None and self.snapshot.cycle > after_cycle
-                    ),
-                    within,
-                )
+                    )
         return self.snapshot
 
     async def poll_once(self) -> Snapshot:

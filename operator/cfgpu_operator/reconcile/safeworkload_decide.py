@@ -236,11 +236,15 @@ def _deleting(v: View, frame: Frame) -> D:
     if v.outcome is not None:
         if v.outcome.error is not None:
             return replace(frame.failed(Act.WAIT, v.outcome.error), act=Act.WAIT)
+        # DELETE by id answers 200 only once the workload is stopped and its record marked
+        # deleted (or it never existed): done, without waiting to see it gone.
         message = f"stopped and deleted workload {wid}"
-        return Decision(Act.WAIT, events=(Event(EventReason.DELETING, message),), gate=SOON)
+        return Decision(Act.FINISH, events=(Event(EventReason.DELETING, message),))
     obs = v.observed
     if obs.error is not None:
         return replace(frame.failed(Act.WAIT, obs.error), act=Act.WAIT)
-    if obs.absent:
+    if obs.absent and v.now - epoch(v.status.submitted_at) >= v.grace:
         return Decision(Act.FINISH, events=(Event(EventReason.DELETED, f"workload {wid} is gone"),))
+    # Seen, or not found within the submit grace window, where the platform's record may
+    # simply lag the create: only the DELETE by id can tell, and it stops what it finds.
     return Decision(Act.DELETE, args={"workload_id": wid})

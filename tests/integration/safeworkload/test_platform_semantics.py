@@ -78,3 +78,17 @@ async def test_edits_keep_secret_env_and_send_only_what_changed(sworld: SafeWorl
     bodies = [c.body for c in safe.emulator.calls("workloads.patch")]
     assert bodies[-1] == {"description": "second run"}
     assert all(value not in text for text in (sworld.operator.log(), str(sworld.events())))
+
+
+@pytest.mark.parametrize("sworld_env", [{"CFGPU_OPERATOR_SUBMIT_GRACE": "30"}])
+async def test_a_delete_right_after_submit_stops_the_workload(sworld: SafeWorld) -> None:
+    """The platform's record lags the create: a 404 then is no proof the workload is gone."""
+    state = sworld.safe.emulator.state
+    state.config.visibility_lag = 20
+    sworld.submit("quick")
+    await eventually(lambda: len(state.workloads) == 1, what="submitted")
+    (workload,) = state.workloads.values()
+    sworld.cluster.delete(sworld.workloads_kind(), "default", "quick")
+    await eventually(lambda: not sworld.get_workload("quick"), what="object deleted")
+    assert workload.phase == "Stopped"
+    assert [c.status for c in sworld.safe.emulator.calls("workloads.delete")] == [200]

@@ -113,7 +113,9 @@ async def test_orphan_and_unknown_deletions_finish(sworld: SafeWorld) -> None:
     ]
     assert kept.phase == "Pending"
     assert not kept.deleted
-    assert safe.emulator.calls("workloads.delete") == []
+    # Orphan sends nothing; the vanished one may get a DELETE by id (within the submit grace
+    # window a 404 is no proof), which answers 200 for a record already deleted.
+    assert all(kept.id not in c.path for c in safe.emulator.calls("workloads.delete"))
 
 
 @pytest.mark.parametrize("sworld_env", [{"SAFE_API_TOKEN": "ak-revoked"}])

@@ -290,8 +290,11 @@ ROWS = {
     ),
     "delete: still there": Row(view(HAS, deleting=True), Act.DELETE),
     "delete: gone": Row(view(HAS, deleting=True, observed=ABSENT), Act.FINISH, events=("Deleted",)),
+    "delete: not found within the submit grace window: delete by id": Row(
+        view({**HAS, "submittedAt": SUBMITTED_NOW}, deleting=True, observed=ABSENT), Act.DELETE
+    ),
     "delete: accepted": Row(
-        view(HAS, deleting=True, outcome=Outcome()), Act.WAIT, gate="soon", events=("Deleting",)
+        view(HAS, deleting=True, outcome=Outcome()), Act.FINISH, events=("Deleting",)
     ),
     "delete: the platform is down": Row(
         view(HAS, deleting=True, observed=Observed(True, error=err(Unavailable))),
