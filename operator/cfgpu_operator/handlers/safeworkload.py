@@ -23,6 +23,7 @@ RESOURCE = (GROUP, VERSION, safeworkload.PLURAL)
 GPU_RESOURCE = (GROUP, VERSION, gpuinstance.PLURAL)
 # Recording the id or the submit time is a status write: come straight back.
 AFTER_RECORD = 0.1
+RECORDS = (Act.RECORD_ID, Act.RECORD_SUBMIT, Act.RECORD_RESUME)
 
 
 def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
@@ -36,7 +37,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
             return SafeWorkloadAdapter(rt, body, status, state, gpu_ready=ready, workload_ids=ids)
 
         decision = await run_sync(rt, KIND, uid, body, patch, build)
-        if decision is not None and decision.act in (Act.RECORD_ID, Act.RECORD_SUBMIT):
+        if decision is not None and decision.act in RECORDS:
             requeue.wait(str(decision.args.get("message", "recorded")), AFTER_RECORD)
 
     register_reconcile(registry, RESOURCE, "safeworkload", sync, interval)

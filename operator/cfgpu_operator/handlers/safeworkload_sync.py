@@ -86,6 +86,8 @@ class SafeWorkloadAdapter:
             ),
             submit_recorded=bool(self.status.submitted_at)
             and self.state.submit_recorded == self.status.submitted_at,
+            resume_recorded=bool(self.status.resumed_at)
+            and self.state.resume_recorded == self.status.resumed_at,
             deleting=self.deleting,
             retry_at=self.state.retry_at,
         )
@@ -152,6 +154,8 @@ class SafeWorkloadAdapter:
     async def act(self, view: View, decision: Decision[Act]) -> Outcome | None:
         if decision.act is Act.RECORD_SUBMIT:
             self.state.submit_recorded = decision.status.get("submittedAt")
+        if decision.act is Act.RECORD_RESUME:
+            self.state.resume_recorded = decision.status.get("resumedAt")
         call = _CALLS.get(decision.act)
         account = self.account
         if call is None or account is None:
@@ -168,6 +172,11 @@ class SafeWorkloadAdapter:
     async def _submit(self, account: SafeAccount, decision: Decision[Act]) -> None:
         self.state.submit_recorded = None
         await account.client.create_workload(await self._create_request())
+
+    async def _resume(self, account: SafeAccount, decision: Decision[Act]) -> None:
+        self.state.resume_recorded = None
+        request = await self._create_request()
+        await account.client.resume_workload(str(self.status.workload_id), request)
 
     async def _create_request(self) -> CreateWorkloadRequest:
         return safe_mapping.create_request(
@@ -207,6 +216,7 @@ class SafeWorkloadAdapter:
 _Call = Callable[[SafeWorkloadAdapter, SafeAccount, Decision[Act]], Awaitable[None]]
 _CALLS: dict[Act, _Call] = {
     Act.SUBMIT: SafeWorkloadAdapter._submit,
+    Act.RESUME: SafeWorkloadAdapter._resume,
     Act.PATCH: SafeWorkloadAdapter._patch,
     Act.STOP: SafeWorkloadAdapter._stop,
     Act.DELETE: SafeWorkloadAdapter._delete,

@@ -178,6 +178,13 @@ class SafeWorkloadStatus(StatusBase):
     submitted_at: str | None = Field(
         default=None, description="When the submit was first attempted (recorded before it)."
     )
+    resumed_at: str | None = Field(
+        default=None, description="When a resume was last attempted (recorded before it)."
+    )
+    suspended: bool | None = Field(
+        default=None,
+        description="The workload was stopped for spec.suspend: unsuspending resumes it.",
+    )
     queue_position: int | None = Field(default=None, description="Place in the queue.")
     message: str | None = Field(default=None, description="The platform's pending reason.")
     dispatch_count: int | None = Field(default=None, description="Dispatch attempts.")

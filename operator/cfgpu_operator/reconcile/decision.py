@@ -27,7 +27,7 @@ STICKY = frozenset(
         Reason.AMBIGUOUS_INSTANCE,
         Reason.ALREADY_MANAGED,
         Reason.IMMUTABLE_AFTER_DISPATCH,
-        Reason.CANNOT_RESUME,
+        Reason.STOPPED_ON_PLATFORM,
     }
 )
 

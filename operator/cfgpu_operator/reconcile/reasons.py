@@ -32,6 +32,7 @@ class Reason(StrEnum):
     SUCCEEDED = "Succeeded"
     SUSPENDING = "Suspending"
     SUSPENDED = "Suspended"
+    RESUMING = "Resuming"
     # Held: the operator reports but does not act.
     OBSERVE_ONLY = "ObserveOnly"
     PAUSED = "Paused"
@@ -51,7 +52,7 @@ class Reason(StrEnum):
     FORBIDDEN = "Forbidden"
     CREDENTIALS_ERROR = "CredentialsError"
     WORKLOAD_FAILED = "WorkloadFailed"
-    CANNOT_RESUME = "CannotResume"
+    STOPPED_ON_PLATFORM = "StoppedOnPlatform"
     IMMUTABLE_AFTER_DISPATCH = "ImmutableAfterDispatch"
     # The API itself is in trouble (Synced=False).
     API_UNAVAILABLE = "ApiUnavailable"
@@ -74,6 +75,7 @@ class EventReason(StrEnum):
     SYSTEM_DISK_EXPANDED = "SystemDiskExpanded"
     INSTANCE_EXPIRING = "InstanceExpiring"
     SUBMITTED = "Submitted"
+    RESUMED = "Resumed"
     UPDATED = "Updated"
     DELETING = "Deleting"
     GPU_INSTANCES_STOP = "GpuInstancesStop"

@@ -108,6 +108,8 @@ def _unseen(v: View, frame: Frame) -> D:
 def _seen(v: View, frame: Frame, workload: Workload) -> D:
     decision = _on_platform(v, frame, workload)
     status = {**workload.facts, **_details(v.observed), **decision.status}
+    if workload.phase not in TERMINAL and v.status.suspended:
+        status["suspended"] = None  # resumed: running again
     return replace(decision, status=status)
 
 
@@ -167,12 +169,14 @@ def wanted(v: View, platform_env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _ended(v: View, frame: Frame, phase: Phase) -> D:
+    if phase is Phase.STOPPED and not v.spec.suspend and v.status.suspended:
+        return _resume(v, frame)
     if phase is Phase.STOPPED and not v.spec.suspend:
         message = (
-            "the workload was stopped; the platform cannot resume it under the same id: "
-            "delete and re-create the SafeWorkload to run it again"
+            "the workload was stopped on the platform (a timeout or a person): set "
+            "spec.suspend to true and back to false to run it again"
         )
-        decision = _step(Act.NOTHING, frame, phase, Reason.CANNOT_RESUME, message)
+        decision = _step(Act.NOTHING, frame, phase, Reason.STOPPED_ON_PLATFORM, message)
     elif phase is Phase.SUCCEEDED:
         decision = _step(Act.NOTHING, frame, phase, Reason.SUCCEEDED, ready=True)
     elif phase is Phase.FAILED:
@@ -180,10 +184,28 @@ def _ended(v: View, frame: Frame, phase: Phase) -> D:
     else:
         message = "stopped as spec.suspend asks"
         decision = _step(Act.NOTHING, frame, phase, Reason.SUSPENDED, message)
+        if phase is Phase.STOPPED:
+            decision = replace(decision, status={**decision.status, "suspended": True})
     action = v.spec.on_complete.gpu_instances
     if action != "Keep" and v.spec.gpu_instance_refs and not v.status.gpu_instances_applied:
         return replace(decision, act=Act.HAND_OVER)
     return decision
+
+
+def _resume(v: View, frame: Frame) -> D:
+    """Unsuspended: resume under the same id, with the care of a submit. A resume re-creates
+    the workload, and the server answers one sent while it exists with 409 *and* deletes it;
+    its record shows Stopped until the platform's mirror catches up."""
+    wid, at = v.status.workload_id, v.status.resumed_at
+    if at and v.resume_recorded:
+        return _step(Act.RESUME, frame, Phase.STOPPED, Reason.RESUMING, f"resuming {wid}")
+    if at and v.now - epoch(at) < v.grace:
+        # Pending, not Stopped: the workload is then looked up until it shows.
+        message = f"waiting for resumed workload {wid} to show"
+        return _step(Act.NOTHING, frame, Phase.PENDING, Reason.RESUMING, message)
+    message = "recording the resume time"
+    decision = _step(Act.RECORD_RESUME, frame, Phase.STOPPED, Reason.RESUMING, message)
+    return replace(decision, status={**decision.status, "resumedAt": stamp(v.now)}, gate=SOON)
 
 
 def _after(v: View, frame: Frame, outcome: Outcome) -> D:
@@ -207,6 +229,10 @@ def _accepted(v: View, first: D) -> D:
         ready = Cond("Ready", "False", Reason.SUBMITTED, f"submitted {wid}")
         status = frame_of(v).report(Phase.PENDING.value, ready)
         return Decision(Act.NOTHING, status, (Event(EventReason.SUBMITTED, f"submitted {wid}"),))
+    if first.act is Act.RESUME:
+        ready = Cond("Ready", "False", Reason.RESUMING, f"resumed {wid}")
+        status = frame_of(v).report(Phase.PENDING.value, ready)
+        return Decision(Act.NOTHING, status, (Event(EventReason.RESUMED, f"resumed {wid}"),))
     if first.act is Act.HAND_OVER:
         action = v.spec.on_complete.gpu_instances
         verb = "stopped" if action == "Stop" else "released"

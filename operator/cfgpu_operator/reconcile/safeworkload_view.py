@@ -20,6 +20,8 @@ class Act(StrEnum):
     RECORD_ID = "record-id"  # store the workload id before anything is sent
     RECORD_SUBMIT = "record-submit"  # store the submit time before the POST
     SUBMIT = "submit"
+    RECORD_RESUME = "record-resume"  # store the resume time before the resume
+    RESUME = "resume"  # run a workload stopped for spec.suspend again, under its id
     PATCH = "patch"
     STOP = "stop"
     HAND_OVER = "hand-over"  # apply onComplete.gpuInstances
@@ -73,6 +75,7 @@ class View:
     gpu_not_ready: tuple[str, ...] = ()
     deps_without_id: tuple[str, ...] = ()
     submit_recorded: bool = False  # this process stored status.submittedAt, not yet sent
+    resume_recorded: bool = False  # the same for status.resumedAt
     deleting: bool = False
     retry_at: float = 0.0
     outcome: Outcome | None = None

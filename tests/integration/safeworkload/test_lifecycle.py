@@ -49,7 +49,7 @@ async def test_a_lost_create_answer_is_looked_up_not_resubmitted(sworld: SafeWor
     assert workload.phase == "Pending"  # not stopped by a duplicate create
 
 
-async def test_suspend_stops_and_unsuspend_is_refused(sworld: SafeWorld) -> None:
+async def test_suspend_stops_and_unsuspend_resumes(sworld: SafeWorld) -> None:
     safe = sworld.safe
     sworld.submit("pausable")
     await eventually(lambda: len(safe.emulator.state.workloads) == 1)
@@ -71,8 +71,31 @@ async def test_suspend_stops_and_unsuspend_is_refused(sworld: SafeWorld) -> None
         "application/merge-patch+json",
         {"spec": {"suspend": False}},
     )
-    await eventually(lambda: sworld.wready("pausable").get("reason") == "CannotResume")
+    await eventually(
+        lambda: safe.emulator.calls("workloads.resume"), what="resumed under the same id"
+    )
+    safe.clock.advance(1)  # the platform's record shows the new run
+    await sworld.wphase("pausable", "Pending")
+    safe.clock.advance(5)
+    await sworld.wphase("pausable", "Running")
+    assert [c.status for c in safe.emulator.calls("workloads.resume")] == [200]
     assert len(safe.emulator.calls("workloads.create")) == 1
+    assert sworld.events("Resumed")
+    assert sworld.wstatus("pausable").get("suspended") is None
+
+
+async def test_a_workload_stopped_on_the_platform_stays_stopped(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    sworld.submit("timed-out")
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1)
+    (workload,) = safe.emulator.state.workloads.values()
+    safe.clock.advance(6)
+    await sworld.wphase("timed-out", "Running")
+    async with safe.client() as platform_user:
+        await platform_user.stop_workload(workload.id)
+    await sworld.wphase("timed-out", "Stopped")
+    await eventually(lambda: sworld.wready("timed-out").get("reason") == "StoppedOnPlatform")
+    assert safe.emulator.calls("workloads.resume") == []
 
 
 async def test_waits_for_gpu_instances(sworld: SafeWorld) -> None:

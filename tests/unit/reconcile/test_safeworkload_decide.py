@@ -143,8 +143,43 @@ ROWS = {
         "Stopped",
         "Suspended",
     ),
-    "stopped, then unsuspended": Row(
-        view(HAS, observed=listed("Stopped")), Act.NOTHING, "Stopped", "CannotResume"
+    "stopped on the platform": Row(
+        view(HAS, observed=listed("Stopped")), Act.NOTHING, "Stopped", "StoppedOnPlatform"
+    ),
+    "stopped for suspend, then unsuspended: record the resume time first": Row(
+        view({**HAS, "suspended": True}, observed=listed("Stopped")),
+        Act.RECORD_RESUME,
+        "Stopped",
+        "Resuming",
+        gate="soon",
+    ),
+    "resume time recorded by this process: resume": Row(
+        view(
+            {**HAS, "suspended": True, "resumedAt": SUBMITTED_NOW},
+            observed=listed("Stopped"),
+            resume_recorded=True,
+        ),
+        Act.RESUME,
+        "Stopped",
+        "Resuming",
+    ),
+    "resumed within the grace window, still shown Stopped: wait, looking it up": Row(
+        view({**HAS, "suspended": True, "resumedAt": SUBMITTED_NOW}, observed=listed("Stopped")),
+        Act.NOTHING,
+        "Pending",
+        "Resuming",
+    ),
+    "resumed": Row(
+        view(
+            {**HAS, "suspended": True, "resumedAt": SUBMITTED_NOW},
+            observed=listed("Stopped"),
+            resume_recorded=True,
+            outcome=Outcome(),
+        ),
+        Act.NOTHING,
+        "Pending",
+        "Resuming",
+        events=("Resumed",),
     ),
     "ended, not listed any more: keep what was seen": Row(
         view({**HAS, "phase": "Succeeded"}), Act.NOTHING, "Succeeded", "Succeeded", "True"
@@ -187,7 +222,7 @@ ROWS = {
                     {
                         "type": "Ready",
                         "status": "False",
-                        "reason": "CannotResume",
+                        "reason": "StoppedOnPlatform",
                         "lastTransitionTime": SUBMITTED_NOW,
                     }
                 ],
@@ -376,3 +411,17 @@ def test_secret_env_counts_as_wanted_and_never_enters_the_decision(
         )
     )
     assert (d.act, d.args["body"]) == (Act.PATCH, body)
+
+
+def test_suspend_marks_the_stop_and_running_again_clears_it() -> None:
+    stopped = decide(view(HAS, spec={"suspend": True}, observed=listed("Stopped")))
+    assert stopped.status["suspended"] is True
+    running = decide(view({**HAS, "suspended": True}, observed=listed("Running")))
+    assert running.status["suspended"] is None
+    resumed_late = decide(
+        view(
+            {**HAS, "suspended": True, "resumedAt": SUBMITTED_LONG_AGO}, observed=listed("Stopped")
+        )
+    )
+    assert resumed_late.act is Act.RECORD_RESUME  # the grace window passed: try again
+    assert resumed_late.status["resumedAt"] == SUBMITTED_NOW
