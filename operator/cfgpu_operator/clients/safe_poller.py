@@ -1,6 +1,7 @@
 """One background poll per Primus-SaFE key: a batched list per watched workspace of the
 operator's own (env-tagged), non-terminal workloads. Terminal ones drop out of the listing and
-are not polled any more; an object whose workload vanished from it asks once directly."""
+are not polled any more; an object whose workload vanished from it asks once directly.
+Polled at the fast interval while any watched workload is live."""
 
 from __future__ import annotations
 
@@ -50,8 +51,11 @@ class SafePoller(Polling):
             self.kick()
 
     def busy(self) -> bool:
+        """Fast while any workload is live (the listing holds only those): a job that runs
+        for seconds must not go from Pending to Succeeded unseen. Still one list per
+        workspace per interval, however many workloads."""
         snapshot = self.snapshot
-        return snapshot is None or any(i.phase == "Pending" for i in snapshot.items.values())
+        return snapshot is None or bool(snapshot.items)
 
     async def poll_once(self) -> SafeSnapshot:
         items: dict[str, WorkloadItem] = {}

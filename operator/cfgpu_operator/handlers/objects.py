@@ -21,6 +21,7 @@ class ObjectState:
     last_delay: float = 0.0  # the backoff last chosen (deletion requeues after it)
     submit_recorded: str | None = None  # a submit time this process stored, not yet sent
     resume_recorded: str | None = None  # the same for a resume
+    details_at: float = float("-inf")  # monotonic time of the last GET of the workload
     # status fields patched (value, monotonic time) that the body may not show yet
     written: dict[str, tuple[Any, float]] = field(default_factory=dict)
 

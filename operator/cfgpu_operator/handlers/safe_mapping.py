@@ -53,6 +53,9 @@ OPERATOR_ONLY = frozenset(
     {"gpuInstanceRefs", "onComplete", "suspend", "deletionPolicy", "credentialsSecretRef"}
 )
 MAX_CONDITIONS = 20
+# Listing facts that change with a step of the workload (and so with its conditions); the
+# duration, which changes every second, is not one.
+STEP_FACTS = ("queuePosition", "message", "dispatchCount", "startTime", "endTime")
 
 
 def create_request(

@@ -108,11 +108,12 @@ class SafeWorkloadAdapter:
             if item is None:
                 return Observed(listed=True, absent=True)
             observed = Observed(listed=True, workload=safe_mapping.workload(item))
-            if view.changed or self._moved(item):
+            if view.changed or self._moved(item) or self._details_stale():
                 # A lookup by id has just read the detail: do not read it twice.
                 detail = item if isinstance(item, WorkloadDetail) else None
                 detail = detail or await account.client.get_workload(wid)
                 observed = replace(observed, platform=safe_mapping.platform(detail))
+                self.state.details_at = time.monotonic()
         except ApiError as exc:
             return Observed(listed=True, error=exc)
         return observed
@@ -128,8 +129,19 @@ class SafeWorkloadAdapter:
             return page.items[0] if page.items else None
 
     def _moved(self, item: WorkloadItem) -> bool:
+        """The listing shows a step status does not: the conditions changed with it."""
+        listed = safe_mapping.workload(item).facts
+        stored = self.status.model_dump(by_alias=True)
         phase = self.status.phase.value if self.status.phase else None
-        return (item.phase, item.dispatch_count) != (phase, self.status.dispatch_count)
+        return item.phase != phase or any(
+            listed[key] != stored.get(key) for key in safe_mapping.STEP_FACTS
+        )
+
+    def _details_stale(self) -> bool:
+        """Pods and conditions can change while the listing shows nothing new: read them
+        again at the slow poll interval while the workload is live."""
+        age = time.monotonic() - self.state.details_at
+        return age >= self.rt.settings.CFGPU_OPERATOR_POLL_SLOW
 
     async def _exists(self, account: SafeAccount) -> Observed:
         wid = self.status.workload_id

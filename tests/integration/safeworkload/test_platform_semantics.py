@@ -92,3 +92,28 @@ async def test_a_delete_right_after_submit_stops_the_workload(sworld: SafeWorld)
     await eventually(lambda: not sworld.get_workload("quick"), what="object deleted")
     assert workload.phase == "Stopped"
     assert [c.status for c in sworld.safe.emulator.calls("workloads.delete")] == [200]
+
+
+@pytest.mark.parametrize("sworld_env", [{"CFGPU_OPERATOR_POLL_SLOW": "30"}])
+async def test_short_phases_and_each_step_are_mirrored(sworld: SafeWorld) -> None:
+    """The poll stays fast while a workload is live, and a step the listing shows (here the
+    scheduler admitting it) brings the platform's conditions along."""
+    safe = sworld.safe
+    sworld.submit("brief")
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
+    (workload,) = safe.emulator.state.workloads.values()
+    safe.clock.advance(0.5)  # visible, queued
+    await eventually(lambda: sworld.wstatus("brief").get("queuePosition") == 1, what="queued")
+    safe.clock.advance(1)  # admitted by the scheduler, not yet dispatched
+    await eventually(
+        lambda: (
+            [c["type"] for c in sworld.wstatus("brief").get("platformConditions", [])]
+            == ["AdminScheduled"]
+        ),
+        what="the scheduler's condition mirrored",
+    )
+    assert sworld.wstatus("brief")["dispatchCount"] == 0
+    safe.clock.advance(5)
+    await sworld.wphase("brief", "Running")
+    safe.emulator.state.finish(workload.id, "Succeeded")  # a few seconds of running
+    await sworld.wphase("brief", "Succeeded", within=10)
