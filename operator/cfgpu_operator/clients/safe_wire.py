@@ -153,6 +153,11 @@ def listed(content: Any, model: type[BaseModel]) -> list[Any]:
     return [model.model_validate(item) for item in items or []]
 
 
+class SecretEntity(Wire):
+    id: str
+    type: str | None = None  # ssh | image | general
+
+
 class CreateWorkloadRequest(Wire):
     """The create body (flat). entryPoints must already be base64: the server's own
     detection keeps a plain script that happens to look like base64."""
@@ -179,6 +184,10 @@ class CreateWorkloadRequest(Wire):
     service: dict[str, Any] | None = None
     liveness: dict[str, Any] | None = None
     readiness: dict[str, Any] | None = None
+    secrets: list[SecretEntity] | None = None
+    is_supervised: bool | None = None
+    use_workspace_storage: bool | None = None
+    force_host_network: bool | None = None
 
     def wire(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)

@@ -46,6 +46,10 @@ SENT_ON_CREATE = frozenset(
         "liveness",
         "readiness",
         "dependsOn",
+        "imagePullSecrets",
+        "isSupervised",
+        "useWorkspaceStorage",
+        "forceHostNetwork",
     }
 )
 # ...and those the operator uses itself.
@@ -93,6 +97,10 @@ def create_request(
             "service": spec.service,
             "liveness": spec.liveness,
             "readiness": spec.readiness,
+            "secrets": [{"id": s, "type": "image"} for s in spec.image_pull_secrets] or None,
+            "is_supervised": spec.is_supervised,
+            "use_workspace_storage": spec.use_workspace_storage,
+            "force_host_network": spec.force_host_network,
         }
     )
 

@@ -145,6 +145,20 @@ class SafeWorkloadSpec(CrdModel):
         description="Readiness probe.",
         json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
     )
+    image_pull_secrets: list[Name] = Field(
+        default_factory=list,
+        description="Primus-SaFE secret ids for private registries (the workspace's image "
+        "secrets are added by the platform).",
+    )
+    is_supervised: bool | None = Field(
+        default=None, description="Platform supervision (isSupervised); unset: its default."
+    )
+    use_workspace_storage: bool | None = Field(
+        default=None, description="Mount the workspace's volumes; unset: the platform's (true)."
+    )
+    force_host_network: bool | None = Field(
+        default=None, description="Run the pods on the host network; unset: the platform's."
+    )
     depends_on: list[Name] = Field(
         default_factory=list, description="SafeWorkloads (same namespace) to wait for."
     )

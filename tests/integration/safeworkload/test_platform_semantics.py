@@ -117,3 +117,22 @@ async def test_short_phases_and_each_step_are_mirrored(sworld: SafeWorld) -> Non
     await sworld.wphase("brief", "Running")
     safe.emulator.state.finish(workload.id, "Succeeded")  # a few seconds of running
     await sworld.wphase("brief", "Succeeded", within=10)
+
+
+async def test_pull_secrets_and_platform_switches_are_passed_through(sworld: SafeWorld) -> None:
+    sworld.submit(
+        "private-image",
+        imagePullSecrets=["registry-team-a"],
+        isSupervised=True,
+        useWorkspaceStorage=False,
+        forceHostNetwork=True,
+    )
+    await eventually(lambda: len(sworld.safe.emulator.state.workloads) == 1, what="submitted")
+    (workload,) = sworld.safe.emulator.state.workloads.values()
+    assert workload.extra["secrets"] == [{"id": "registry-team-a", "type": "image"}]
+    switches = ("isSupervised", "useWorkspaceStorage", "forceHostNetwork")
+    assert [workload.extra[k] for k in switches] == [True, False, True]
+    sworld.submit("defaults")  # unset: nothing sent, the platform's defaults apply
+    await eventually(lambda: len(sworld.safe.emulator.calls("workloads.create")) == 2)
+    body = sworld.safe.emulator.calls("workloads.create")[-1].body
+    assert not {"secrets", *switches} & set(body)

@@ -335,6 +335,9 @@ class SafeEmulator:
             "pods": pods,
             "nodes": [[p["adminNodeName"] for p in pods]] if pods else [],
             "dependencies": w.dependencies or None,
+            "isSupervised": False,
+            "useWorkspaceStorage": True,
+            "forceHostNetwork": False,
             **w.extra,
         }
 

@@ -31,6 +31,16 @@ from cfgpu_operator.emulators.safe.model import (
 )
 
 ID_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+# Kept as sent and shown by GET (secrets only to the owner or an admin, here to all).
+EXTRA_FIELDS = (
+    "service",
+    "liveness",
+    "readiness",
+    "secrets",
+    "isSupervised",
+    "useWorkspaceStorage",
+    "forceHostNetwork",
+)
 SPEC_FIELDS = ("resources", "images", "entryPoints", "env", "customerLabels", "service")
 
 
@@ -182,7 +192,7 @@ class SafeState:
             excluded_nodes=list(body.get("excludedNodes") or []),
             customer_labels=dict(body.get("customerLabels") or {}),
             dependencies=list(body.get("dependencies") or []),
-            extra={k: body[k] for k in ("service", "liveness", "readiness") if body.get(k)},
+            extra={k: body[k] for k in EXTRA_FIELDS if body.get(k) is not None},
             creation_time=now,
             visible_at=now + self.config.visibility_lag,
             stage_due=now + self.config.schedule_seconds,
