@@ -15,6 +15,7 @@ from cfgpu_operator.clients.cfgpu_poller import Poller
 from cfgpu_operator.clients.http import ClientOptions
 from cfgpu_operator.clients.safe import SafeClient
 from cfgpu_operator.clients.safe_poller import SafePoller
+from cfgpu_operator.clients.safe_workspaces import Workspaces
 from cfgpu_operator.reconcile.safeworkload import ENV_TAG
 from cfgpu_operator.settings import Settings
 
@@ -34,6 +35,7 @@ class SafeAccount:
 
     client: SafeClient
     poller: SafePoller
+    workspaces: Workspaces
 
 
 A = TypeVar("A", Account, SafeAccount)
@@ -109,7 +111,8 @@ def safe_pool(settings: Settings, options: ClientOptions, stall_after: float) ->
             slow=settings.CFGPU_OPERATOR_POLL_SLOW,
         )
         poller.stall_after = stall_after
-        return SafeAccount(client, poller)
+        workspaces = Workspaces(client, settings.CFGPU_OPERATOR_CATALOG_TTL)
+        return SafeAccount(client, poller, workspaces)
 
     return Pool(build)
 

@@ -29,7 +29,7 @@ from cfgpu_operator.models.safeworkload import KIND, SafeWorkloadSpec, SafeWorkl
 from cfgpu_operator.reconcile.decision import Decision
 from cfgpu_operator.reconcile.safeworkload import ENV_TAG, TERMINAL, workload_id
 from cfgpu_operator.reconcile.safeworkload_decide import decide
-from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, Outcome, View
+from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, Outcome, Space, View
 
 
 class SafeWorkloadAdapter:
@@ -68,7 +68,16 @@ class SafeWorkloadAdapter:
         if self.deleting:
             return replace(view, observed=await self._exists(account))
         account.poller.watch(self.spec.workspace_id)
+        if self.status.workload_id is None:  # before the submit: can the workspace take it?
+            view = replace(view, space=await self._space(account))
         return replace(view, observed=await self._observe(account, view))
+
+    async def _space(self, account: SafeAccount) -> Space | None:
+        known = await account.workspaces.get()
+        if known is None:
+            return None
+        found = known.get(self.spec.workspace_id)
+        return Space(found is not None, frozenset(found.scopes if found else ()))
 
     def _base(self) -> View:
         return View(

@@ -51,6 +51,8 @@ class Reason(StrEnum):
     UNAUTHORIZED = "Unauthorized"
     FORBIDDEN = "Forbidden"
     CREDENTIALS_ERROR = "CredentialsError"
+    WORKSPACE_NOT_FOUND = "WorkspaceNotFound"
+    SCOPE_NOT_ALLOWED = "ScopeNotAllowed"
     WORKLOAD_FAILED = "WorkloadFailed"
     STOPPED_ON_PLATFORM = "StoppedOnPlatform"
     IMMUTABLE_AFTER_DISPATCH = "ImmutableAfterDispatch"

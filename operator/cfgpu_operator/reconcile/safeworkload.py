@@ -12,6 +12,20 @@ MAX_ID = 50  # PyTorchJob pod names must stay under 63 characters
 TERMINAL = frozenset({"Succeeded", "Failed", "Stopped"})
 # Kinds whose images, env and resources may still change after dispatch (primus-safe-api §3.4).
 APPLICATION_KINDS = frozenset({"Deployment", "StatefulSet", "DynamoDeployment", "InferaDeployment"})
+# The workspace scope each kind needs (a workspace lists the scopes it allows).
+KIND_SCOPE = {
+    "PyTorchJob": "Train",
+    "TorchFT": "Train",
+    "MonarchJob": "Train",
+    "Authoring": "Authoring",
+    "Deployment": "Infer",
+    "StatefulSet": "Infer",
+    "DynamoDeployment": "Infer",
+    "InferaDeployment": "Infer",
+    "RayJob": "Ray",
+    "AutoscalingRunnerSet": "CICD",
+    "Sandbox": "Sandbox",
+}
 # displayName must match ^[a-z][-a-z0-9]{0,N}[a-z0-9]$ with N per kind (primus-safe-api §3.1).
 NAME_BUDGET = {
     "PyTorchJob": 44,

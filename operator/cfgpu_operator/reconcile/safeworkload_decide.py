@@ -16,7 +16,7 @@ from cfgpu_operator.models.safeworkload import Phase
 from cfgpu_operator.reconcile.conditions import Cond
 from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts, stamp
 from cfgpu_operator.reconcile.reasons import EventReason, Reason
-from cfgpu_operator.reconcile.safeworkload import TERMINAL, patch_for
+from cfgpu_operator.reconcile.safeworkload import KIND_SCOPE, TERMINAL, patch_for
 from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, Outcome, View, Workload
 from cfgpu_operator.reconcile.status import epoch
 from cfgpu_operator.reconcile.verdicts import CREDENTIALS, Verdict
@@ -70,9 +70,28 @@ def _before_submit(v: View, frame: Frame) -> D:
     if v.deps_without_id:
         message = f"waiting for SafeWorkloads to be submitted: {', '.join(v.deps_without_id)}"
         return _step(Act.NOTHING, frame, Phase.WAITING, Reason.WAITING_FOR_DEPENDENCIES, message)
+    refused = _workspace_refusal(v)
+    if refused is not None:
+        return frame.held(Act.NOTHING, Phase.WAITING.value, *refused, retry="slow")
     decision = _step(Act.RECORD_ID, frame, Phase.SUBMITTING, Reason.SUBMITTING, "recording the id")
     status = {**decision.status, "workloadId": v.workload_id}
     return replace(decision, status=status, gate=SOON)
+
+
+def _workspace_refusal(v: View) -> tuple[str, str] | None:
+    """Why the workspace cannot take this workload, as the key's workspace list shows it."""
+    space, workspace, kind = v.space, v.spec.workspace_id, v.spec.kind
+    if space is None:
+        return None
+    if not space.found:
+        message = f"workspace {workspace} does not exist or this API key cannot use it"
+        return Reason.WORKSPACE_NOT_FOUND, message
+    scope = KIND_SCOPE.get(kind)
+    if space.scopes and scope not in space.scopes:
+        allowed = ", ".join(sorted(space.scopes))
+        message = f"workspace {workspace} does not allow {kind} (scope {scope}; allowed: {allowed})"
+        return Reason.SCOPE_NOT_ALLOWED, message
+    return None
 
 
 def _ended_before(v: View) -> Workload | None:

@@ -49,6 +49,14 @@ class Platform:
 
 
 @dataclass(frozen=True)
+class Space:
+    """What the key's list of workspaces says of spec.workspaceId."""
+
+    found: bool
+    scopes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Observed:
     listed: bool = False  # a poll has answered at least once
     workload: Workload | None = None
@@ -72,6 +80,7 @@ class View:
     grace: float  # seconds a submitted workload may stay invisible
     credentials: str | None = None  # why the key cannot be had
     observed: Observed = Observed()
+    space: Space | None = None  # None: not known (the check is the server's then)
     gpu_not_ready: tuple[str, ...] = ()
     deps_without_id: tuple[str, ...] = ()
     submit_recorded: bool = False  # this process stored status.submittedAt, not yet sent

@@ -136,3 +136,19 @@ async def test_pull_secrets_and_platform_switches_are_passed_through(sworld: Saf
     await eventually(lambda: len(sworld.safe.emulator.calls("workloads.create")) == 2)
     body = sworld.safe.emulator.calls("workloads.create")[-1].body
     assert not {"secrets", *switches} & set(body)
+
+
+async def test_the_workspace_is_checked_before_submitting(sworld: SafeWorld) -> None:
+    """From the key's workspace list, read once for all objects, never sent to be refused."""
+    state = sworld.safe.emulator.state
+    state.users[SAFE_KEY].workspaces.add("ws-ray")  # a member, but it allows only Ray
+    sworld.submit("nowhere", workspaceId="ws-missing")
+    sworld.submit("wrong-scope", workspaceId="ws-ray")
+    sworld.submit("fine")
+    await eventually(lambda: sworld.wready("nowhere").get("reason") == "WorkspaceNotFound")
+    await eventually(lambda: sworld.wready("wrong-scope").get("reason") == "ScopeNotAllowed")
+    assert "allowed: Ray" in sworld.wready("wrong-scope")["message"]
+    await eventually(lambda: sworld.events("ScopeNotAllowed"), what="a Warning Event")
+    await eventually(lambda: len(state.workloads) == 1, what="the fine one submitted")
+    assert len(sworld.safe.emulator.calls("workloads.create")) == 1
+    assert len(sworld.safe.emulator.calls("workspaces.list")) == 1

@@ -35,7 +35,7 @@ async def test_killed_mid_submit_runs_exactly_one_workload(sworld: SafeWorld) ->
     ("spec", "reason"),
     [
         ({"resources": [{"replica": 3, "cpu": "100", "memory": "1Gi"}]}, "QuotaExceeded"),
-        ({"workspaceId": "ws-ray"}, "Forbidden"),
+        ({"priority": 2}, "Forbidden"),  # high priority needs a workspace admin
         ({"displayName": "Not_Valid"}, "InvalidSpec"),
     ],
 )
@@ -182,6 +182,8 @@ async def test_a_kind_the_platform_cannot_run_is_submitted_once(
     """Template not installed (500) or feature off (501): permanent until the spec changes."""
     for key, value in config.items():
         setattr(sworld.safe.emulator.state.config, key, value)
+    workspace = sworld.safe.emulator.state.workspaces["ws-train"]
+    workspace.scopes = (*workspace.scopes, "Sandbox")  # the scope allows it; the platform not
     sworld.submit("unrunnable", kind=kind)
     await eventually(lambda: sworld.wready("unrunnable").get("reason") == "InvalidSpec")
     assert sworld.wstatus("unrunnable")["lastError"]["code"] == code

@@ -16,6 +16,7 @@ from cfgpu_operator.reconcile.safeworkload_view import (
     Observed,
     Outcome,
     Platform,
+    Space,
     View,
     Workload,
 )
@@ -80,6 +81,29 @@ ROWS = {
     ),
     "waiting for dependencies": Row(
         view(deps_without_id=("prep",)), Act.NOTHING, "Waiting", "WaitingForDependencies"
+    ),
+    "workspace not in the key's list": Row(
+        view(space=Space(found=False)),
+        Act.NOTHING,
+        "Waiting",
+        "WorkspaceNotFound",
+        gate="slow",
+        events=("WorkspaceNotFound",),
+    ),
+    "workspace does not allow the kind's scope": Row(
+        view(space=Space(True, frozenset({"Ray"}))),
+        Act.NOTHING,
+        "Waiting",
+        "ScopeNotAllowed",
+        gate="slow",
+        events=("ScopeNotAllowed",),
+    ),
+    "workspace allows it: record the id": Row(
+        view(space=Space(True, frozenset({"Train", "Infer"}))),
+        Act.RECORD_ID,
+        "Submitting",
+        "Submitting",
+        gate="soon",
     ),
     "id recorded, not looked up yet": Row(view(RECORDED), Act.NOTHING, "Submitting", "Submitting"),
     "absent, no submit time: record it first": Row(
