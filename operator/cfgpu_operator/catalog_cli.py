@@ -1,4 +1,5 @@
-"""`cfgpu-operator catalog`: what CFGPU offers, for writing GpuInstance specs."""
+"""`cfgpu-operator catalog`: what CFGPU offers, for writing GpuInstance specs, and the
+Primus-SaFE workspaces a key may use, for writing SafeWorkload specs."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cfgpu_operator.clients.catalog import PATH_SEPARATOR
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.cfgpu_wire import AdaptType, SystemImageNode
 from cfgpu_operator.clients.http import ClientOptions
+from cfgpu_operator.clients.safe import SafeClient
 from cfgpu_operator.errors import ApiError
 from cfgpu_operator.settings import Settings, SettingsError, load_settings
 
@@ -32,7 +34,38 @@ def _image(code: str, source: str, name: str, min_disk: int) -> dict[str, Any]:
     return {"id": code, "source": source, "name": name, "minSystemDiskGB": min_disk}
 
 
+async def _workspaces(settings: Settings) -> list[dict[str, Any]]:
+    token, url = settings.SAFE_API_TOKEN, settings.SAFE_API_URL
+    if token is None or url is None:
+        raise click.ClickException("SAFE_API_URL and SAFE_API_TOKEN must be set")
+    options = ClientOptions.from_settings(settings)
+    async with SafeClient(token, base_url=str(url), options=options) as client:
+        rows = []
+        for listed in await client.list_workspaces():
+            # Only the workspace's own GET has its free quota.
+            free = (await client.get_workspace(listed.workspace_id)).avail_quota
+            rows.append(
+                {
+                    "id": listed.workspace_id,
+                    "name": listed.workspace_name,
+                    "phase": listed.phase,
+                    "scopes": ",".join(listed.scopes),
+                    "freeGpus": _gpus(free),
+                    "freeCpu": free.get("cpu", 0),
+                    "freeMemoryGi": free.get("memory", 0) // 1024**3,
+                }
+            )
+        return rows
+
+
+def _gpus(quota: dict[str, int]) -> int:
+    """GPUs under whichever vendor's resource name the cluster uses (amd.com/gpu, ...)."""
+    return sum(v for k, v in quota.items() if k.endswith("/gpu"))
+
+
 async def _fetch(settings: Settings, what: str, adapt: AdaptType) -> list[dict[str, Any]]:
+    if what == "workspaces":
+        return await _workspaces(settings)
     token = settings.CFGPU_API_TOKEN
     if token is None:
         raise click.ClickException("CFGPU_API_TOKEN is not set")
@@ -62,7 +95,9 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 @click.command()
-@click.argument("what", type=click.Choice(["regions", "gpus", "images"]), default="gpus")
+@click.argument(
+    "what", type=click.Choice(["regions", "gpus", "images", "workspaces"]), default="gpus"
+)
 @click.option(
     "--adapt-type",
     type=click.Choice(["CONTAINER", "VM"]),
@@ -74,7 +109,9 @@ def _table(rows: list[dict[str, Any]]) -> str:
     "-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def catalog(what: str, adapt_type: AdaptType, output: str) -> None:
-    """List CFGPU regions, GPU types or images (uses CFGPU_API_URL and CFGPU_API_TOKEN)."""
+    """List CFGPU regions, GPU types or images (uses CFGPU_API_URL and CFGPU_API_TOKEN), or
+    the Primus-SaFE workspaces a key may use, with their scopes and free quota (uses
+    SAFE_API_URL and SAFE_API_TOKEN)."""
     try:
         settings = load_settings()
         rows = asyncio.run(_fetch(settings, what, adapt_type))

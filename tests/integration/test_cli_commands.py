@@ -10,7 +10,7 @@ import sys
 import yaml
 
 from cfgpu_operator.demo import load_samples, samples_dir
-from tests.conftest import TOKEN, ServedCfgpu
+from tests.conftest import SAFE_KEY, TOKEN, ServedCfgpu, ServedSafe
 
 
 async def cli(
@@ -92,3 +92,34 @@ async def test_run_refuses_bad_settings_naming_the_variable() -> None:
     code, out = await cli("run", env={"CFGPU_OPERATOR_POLL_FAST": "-1"})
     assert code != 0
     assert "CFGPU_OPERATOR_POLL_FAST" in out
+
+
+async def test_catalog_lists_the_workspaces_a_key_may_use(safe: ServedSafe) -> None:
+    env = {"SAFE_API_URL": safe.url, "SAFE_API_TOKEN": SAFE_KEY}
+    code, out = await cli("catalog", "workspaces", env=env)
+    assert code == 0, out
+    assert out.splitlines()[0].split() == [
+        "ID",
+        "NAME",
+        "PHASE",
+        "SCOPES",
+        "FREEGPUS",
+        "FREECPU",
+        "FREEMEMORYGI",
+    ]
+    code, out = await cli("catalog", "workspaces", "-o", "json", env=env)
+    assert json.loads(out) == [
+        {
+            "id": "ws-train",
+            "name": "train",
+            "phase": "Running",
+            "scopes": "Train,Infer,Authoring",
+            "freeGpus": 16,
+            "freeCpu": 256,
+            "freeMemoryGi": 2048,
+        }
+    ]
+    code, out = await cli("catalog", "workspaces", env={**env, "SAFE_API_TOKEN": "ak-wrong-key"})
+    assert code != 0
+    assert "invalid API key" in out
+    assert SAFE_KEY not in out
