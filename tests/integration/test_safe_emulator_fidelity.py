@@ -141,3 +141,21 @@ async def test_resume_runs_a_stopped_workload_again_under_its_id(
     with pytest.raises(NotFound):
         await client.resume_workload("never-was", request)
     assert [c.status for c in safe.emulator.calls("workloads.resume")] == [409, 403, 200, 404]
+
+
+async def test_the_service_of_an_inference_workload(safe: ServedSafe, client: SafeClient) -> None:
+    await client.create_workload(
+        job("serve", workload_id="serve", group_version_kind={"kind": "Deployment"})
+    )
+    with pytest.raises(NotFound):  # no Service before the dispatch
+        await client.get_workload_service("serve")
+    safe.clock.advance(4)
+    service = await client.get_workload_service("serve")
+    assert service is not None
+    assert service.address == "serve.ws-train.svc.cluster.local:8080"
+    safe.emulator.state.config.system_host = "safe.example.com"
+    external = await client.get_workload_service("serve")
+    assert external is not None
+    assert external.address == "https://safe.example.com/cluster-a/ws-train/serve/"
+    await client.stop_workload("serve")
+    assert await client.get_workload_service("serve") is None  # the server answers null

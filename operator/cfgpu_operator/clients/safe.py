@@ -24,6 +24,7 @@ from cfgpu_operator.clients.safe_wire import (
     WorkloadDetail,
     WorkloadItem,
     WorkloadList,
+    WorkloadService,
     Workspace,
     listed,
 )
@@ -71,6 +72,15 @@ class SafeClient(ApiClient):
         endpoint = "workloads.get"
         content = await self._call("GET", _workload(workload_id), endpoint, True)
         return self._model(endpoint, content, WorkloadDetail.model_validate)
+
+    async def get_workload_service(self, workload_id: str) -> WorkloadService | None:
+        """The workload's Service; None when its object is gone (the server answers null),
+        NotFound while the Service does not exist (yet)."""
+        endpoint = "workloads.service"
+        content = await self._call("GET", _workload(workload_id, "service"), endpoint, True)
+        if content is None:
+            return None
+        return self._model(endpoint, content, WorkloadService.model_validate)
 
     async def list_workloads(
         self, *, offset: int = 0, limit: int = PAGE, **filters: str | int | None

@@ -109,6 +109,26 @@ class WorkloadDetail(WorkloadItem):
     dependencies: list[str] | None = None
 
 
+class ServicePort(Wire):
+    name: str = ""
+    protocol: str = "TCP"
+    port: int = 0
+
+
+class WorkloadService(Wire):
+    """GET /workloads/{id}/service: the first port of an inference workload's Service."""
+
+    port: ServicePort = Field(default_factory=ServicePort)
+    external_domain: str = ""  # only behind the platform's ingress gateway
+    internal_domain: str = ""  # <id>.<workspace>.svc.cluster.local:<port>
+    cluster_ip: str = ""
+    type: str = ""
+
+    @property
+    def address(self) -> str:
+        return self.external_domain or self.internal_domain
+
+
 class WorkloadList(Wire):
     total_count: int = 0
     items: Annotated[list[WorkloadItem], NULL_AS_EMPTY_LIST] = Field(default_factory=list)

@@ -27,7 +27,12 @@ from cfgpu_operator.handlers.runtime import CredentialsError, ObjectState, Runti
 from cfgpu_operator.handlers.safeworkload_effects import hand_over
 from cfgpu_operator.models.safeworkload import KIND, SafeWorkloadSpec, SafeWorkloadStatus
 from cfgpu_operator.reconcile.decision import Decision
-from cfgpu_operator.reconcile.safeworkload import ENV_TAG, TERMINAL, workload_id
+from cfgpu_operator.reconcile.safeworkload import (
+    APPLICATION_KINDS,
+    ENV_TAG,
+    TERMINAL,
+    workload_id,
+)
 from cfgpu_operator.reconcile.safeworkload_decide import decide
 from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, Outcome, Space, View
 
@@ -121,11 +126,26 @@ class SafeWorkloadAdapter:
                 # A lookup by id has just read the detail: do not read it twice.
                 detail = item if isinstance(item, WorkloadDetail) else None
                 detail = detail or await account.client.get_workload(wid)
-                observed = replace(observed, platform=safe_mapping.platform(detail))
+                platform = safe_mapping.platform(detail)
+                if self.spec.kind in APPLICATION_KINDS and not item.ended:
+                    found = await self._endpoint(account, wid)
+                    platform = replace(platform, details={**platform.details, **found})
+                observed = replace(observed, platform=platform)
                 self.state.details_at = time.monotonic()
         except ApiError as exc:
             return Observed(listed=True, error=exc)
         return observed
+
+    async def _endpoint(self, account: SafeAccount, wid: str) -> dict[str, str | None]:
+        """The Service address of an inference workload; nothing known on a failed read
+        (an extra, not worth failing the reconcile over)."""
+        try:
+            service = await account.client.get_workload_service(wid)
+        except NotFound:  # no Service yet
+            return {"endpoint": None}
+        except ApiError:
+            return {}
+        return {"endpoint": service.address if service else None}
 
     async def _lookup(self, account: SafeAccount, wid: str) -> WorkloadItem | None:
         """Not in the listing: by id, then by the env tag (a workload under another id)."""

@@ -206,6 +206,10 @@ class SafeWorkloadStatus(StatusBase):
     end_time: str | None = Field(default=None, description="When it ended.")
     duration: str | None = Field(default=None, description="Run time, e.g. 1h2m3s.")
     nodes: list[str] = Field(default_factory=list, description="Nodes of the last attempt.")
+    endpoint: str | None = Field(
+        default=None,
+        description="Inference kinds: the Service address (external URL, else in-cluster).",
+    )
     pods: PodSummary | None = Field(default=None, description="Pod counts.")
     platform_conditions: list[dict[str, str]] = Field(
         default_factory=list, description="The platform's conditions (the last 20)."
@@ -219,5 +223,6 @@ PRINTER_COLUMNS: tuple[dict[str, object], ...] = (
     *STATUS_COLUMNS,
     {"name": "Workload-ID", "type": "string", "jsonPath": ".status.workloadId"},
     {"name": "Kind", "type": "string", "jsonPath": ".spec.kind"},
+    {"name": "Endpoint", "type": "string", "jsonPath": ".status.endpoint", "priority": 1},
     AGE_COLUMN,
 )

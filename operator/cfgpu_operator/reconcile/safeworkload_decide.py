@@ -129,6 +129,8 @@ def _seen(v: View, frame: Frame, workload: Workload) -> D:
     status = {**workload.facts, **_details(v.observed), **decision.status}
     if workload.phase not in TERMINAL and v.status.suspended:
         status["suspended"] = None  # resumed: running again
+    if workload.phase in TERMINAL and v.status.endpoint:
+        status["endpoint"] = None  # its Service went with it
     return replace(decision, status=status)
 
 

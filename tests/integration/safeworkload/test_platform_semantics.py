@@ -152,3 +152,17 @@ async def test_the_workspace_is_checked_before_submitting(sworld: SafeWorld) -> 
     await eventually(lambda: len(state.workloads) == 1, what="the fine one submitted")
     assert len(sworld.safe.emulator.calls("workloads.create")) == 1
     assert len(sworld.safe.emulator.calls("workspaces.list")) == 1
+
+
+async def test_an_inference_workload_shows_its_endpoint(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    sworld.submit("serve", kind="Deployment")
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
+    (workload,) = safe.emulator.state.workloads.values()
+    safe.clock.advance(6)
+    await sworld.wphase("serve", "Running")
+    address = f"{workload.id}.ws-train.svc.cluster.local:8080"
+    await eventually(lambda: sworld.wstatus("serve").get("endpoint") == address, what="endpoint")
+    edit(sworld, "serve", suspend=True)
+    await sworld.wphase("serve", "Stopped")
+    await eventually(lambda: "endpoint" not in sworld.wstatus("serve"), what="endpoint cleared")

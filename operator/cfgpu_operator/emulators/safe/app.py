@@ -73,6 +73,7 @@ class SafeEmulator:
             ("POST", "/workloads/{id}/stop", "workloads.stop", self._stop),
             ("DELETE", "/workloads/{id}", "workloads.delete", self._delete),
             ("POST", "/workloads/{id}/resume", "workloads.resume", self._resume),
+            ("GET", "/workloads/{id}/service", "workloads.service", self._service),
             ("GET", "/workspaces", "workspaces.list", self._workspaces),
             ("GET", "/workspaces/{id}", "workspaces.get", self._workspace),
             ("GET", "/nodes", "nodes.list", self._nodes),
@@ -147,6 +148,9 @@ class SafeEmulator:
             raise SafeError(400, "Primus.00002", "Bad request. invalid JSON body")
         workload = self.state.resume(request[USER], request.match_info["id"], body)
         return web.json_response({"workloadId": workload.id})
+
+    async def _service(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state.service(request[USER], request.match_info["id"]))
 
     async def _get(self, request: web.Request) -> web.Response:
         workload = self._visible(request)

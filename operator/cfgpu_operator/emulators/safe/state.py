@@ -47,6 +47,8 @@ SPEC_FIELDS = ("resources", "images", "entryPoints", "env", "customerLabels", "s
 @dataclass
 class SafeConfig:
     visibility_lag: float = 0.5  # seconds before GET/list see a new workload (the DB mirror)
+    # With the platform's ingress gateway: services also get https://<host>/<cluster>/<ws>/<id>/.
+    system_host: str | None = None
     schedule_seconds: float = 1.0
     dispatch_seconds: float = 1.0
     start_seconds: float = 2.0
@@ -232,6 +234,28 @@ class SafeState:
             key=lambda w: (w.creation_time, w.id),
         )
         return waiting.index(workload) + 1
+
+    def service(self, user: User, workload_id: str) -> dict[str, Any] | None:
+        """GET /workloads/{id}/service: None (a null body) once the object is gone; the
+        Service exists for the application kinds once dispatched."""
+        self.settle()
+        workload = self.workloads.get(workload_id)
+        if workload is None or not workload.cr_exists:
+            return None
+        if not user.member(workload.workspace_id) and workload.user is not user:
+            raise _forbidden(user, "get", "workload", workload.workspace_id)
+        if workload.kind not in APPLICATION_KINDS or not workload.dispatched:
+            raise SafeError(404, "NotFound", f'services "{workload_id}" not found')
+        port = int((workload.extra.get("service") or {}).get("port") or 8080)
+        ws, cluster = workload.workspace_id, "cluster-a"
+        host = self.config.system_host
+        return {
+            "port": {"protocol": "TCP", "port": port, "targetPort": port},
+            "externalDomain": f"https://{host}/{cluster}/{ws}/{workload_id}/" if host else "",
+            "internalDomain": f"{workload_id}.{ws}.svc.cluster.local:{port}",
+            "clusterIp": "10.96.0.10",
+            "type": "ClusterIP",
+        }
 
     # -- patch, stop, delete -----------------------------------------------------------------
 
