@@ -122,7 +122,7 @@ class SafeWorkloadAdapter:
             if item is None:
                 return Observed(listed=True, absent=True)
             observed = Observed(listed=True, workload=safe_mapping.workload(item))
-            if view.changed or self._moved(item) or self._details_stale():
+            if view.unsettled or self._moved(item) or self._details_stale():
                 # A lookup by id has just read the detail: do not read it twice.
                 detail = item if isinstance(item, WorkloadDetail) else None
                 detail = detail or await account.client.get_workload(wid)

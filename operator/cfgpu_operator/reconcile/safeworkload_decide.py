@@ -147,7 +147,7 @@ def _on_platform(v: View, frame: Frame, workload: Workload) -> D:
         message = f"stopped workload {wid}"
         return _step(Act.STOP, frame, phase, Reason.SUSPENDING, message)
     platform = v.observed.platform
-    if v.changed and platform is not None:
+    if v.unsettled and platform is not None:
         body, frozen = patch_for(
             wanted(v, platform.mutable.get("env") or {}),
             dict(platform.mutable),

@@ -92,3 +92,9 @@ class View:
     @property
     def changed(self) -> bool:
         return self.status.observed_generation != self.generation
+
+    @property
+    def unsettled(self) -> bool:
+        """The spec changed, or the last attempt failed (a PATCH that failed is owed still,
+        although the failure recorded the generation to gate its backoff)."""
+        return self.changed or self.status.last_error is not None

@@ -166,3 +166,17 @@ async def test_an_inference_workload_shows_its_endpoint(sworld: SafeWorld) -> No
     edit(sworld, "serve", suspend=True)
     await sworld.wphase("serve", "Stopped")
     await eventually(lambda: "endpoint" not in sworld.wstatus("serve"), what="endpoint cleared")
+
+
+async def test_an_update_that_failed_is_sent_again(sworld: SafeWorld) -> None:
+    safe = sworld.safe
+    sworld.submit("retried")
+    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
+    (workload,) = safe.emulator.state.workloads.values()
+    safe.clock.advance(6)
+    await sworld.wphase("retried", "Running")
+    safe.emulator.faults.http("workloads.patch", 503, times=1)
+    edit(sworld, "retried", priority=1)
+    await eventually(lambda: workload.priority == 1, what="the PATCH sent again")
+    assert [c.status for c in safe.emulator.calls("workloads.patch")] == [503, 200]
+    await eventually(lambda: "lastError" not in sworld.wstatus("retried"), what="settled")

@@ -449,3 +449,12 @@ def test_suspend_marks_the_stop_and_running_again_clears_it() -> None:
     )
     assert resumed_late.act is Act.RECORD_RESUME  # the grace window passed: try again
     assert resumed_late.status["resumedAt"] == SUBMITTED_NOW
+
+
+def test_a_failed_patch_is_owed_until_it_lands() -> None:
+    """The failure wrote observedGeneration (to gate the backoff); lastError keeps it owed."""
+    failed = {**HAS, "lastError": {"code": "Primus.00001", "message": "down"}}
+    d = decide(view(failed, spec={"priority": 1}, observed=listed("Running", 1, DISPATCHED)))
+    assert (d.act, d.args["body"]) == (Act.PATCH, {"priority": 1})
+    settled = decide(view(HAS, spec={"priority": 1}, observed=listed("Running", 1, DISPATCHED)))
+    assert settled.act is Act.NOTHING
