@@ -22,6 +22,7 @@ class SafeSnapshot:
     cycle: int
     items: dict[str, WorkloadItem] = field(default_factory=dict)
     workspaces: frozenset[str] = frozenset()
+    failed: dict[str, ApiError] = field(default_factory=dict)  # workspaces whose list failed
 
 
 class SafePoller(Polling):
@@ -58,14 +59,22 @@ class SafePoller(Polling):
         return snapshot is None or bool(snapshot.items)
 
     async def poll_once(self) -> SafeSnapshot:
+        """One list per watched workspace; a workspace whose list fails (the key lost its
+        membership, say) fails only the objects in it, unless every one failed."""
         items: dict[str, WorkloadItem] = {}
+        failed: dict[str, ApiError] = {}
         watched = frozenset(self.workspaces)
         for workspace_id in sorted(watched):
-            async for item in self.client.iter_workloads(
-                workspace_id=workspace_id, env_key=self.tag_key, phase=LIVE_PHASES
-            ):
-                items[item.workload_id] = item
+            try:
+                async for item in self.client.iter_workloads(
+                    workspace_id=workspace_id, env_key=self.tag_key, phase=LIVE_PHASES
+                ):
+                    items[item.workload_id] = item
+            except ApiError as exc:
+                failed[workspace_id] = exc
+        if failed and len(failed) == len(watched):
+            raise next(iter(failed.values()))
         self._cycle += 1
-        self.snapshot = SafeSnapshot(self._cycle, items, watched)
+        self.snapshot = SafeSnapshot(self._cycle, items, watched, failed)
         self.last_error, self.failures = None, 0
         return self.snapshot

@@ -72,9 +72,10 @@ class SafeWorkloadAdapter:
             return replace(view, credentials=str(exc))
         if self.deleting:
             return replace(view, observed=await self._exists(account))
-        account.poller.watch(self.spec.workspace_id)
         if self.status.workload_id is None:  # before the submit: can the workspace take it?
             view = replace(view, space=await self._space(account))
+        if view.space is None or view.space.found:  # a missing one is not listed in vain
+            account.poller.watch(self.spec.workspace_id)
         return replace(view, observed=await self._observe(account, view))
 
     async def _space(self, account: SafeAccount) -> Space | None:
@@ -113,6 +114,9 @@ class SafeWorkloadAdapter:
         snapshot = account.poller.snapshot
         if snapshot is None:
             return Observed(listed=False, error=account.poller.last_error)
+        failed = snapshot.failed.get(self.spec.workspace_id)
+        if failed is not None:
+            return Observed(listed=False, error=failed)
         wid = self.status.workload_id
         ended = self.status.phase is not None and self.status.phase.value in TERMINAL
         if wid is None or ended:

@@ -132,9 +132,11 @@ async def test_pull_secrets_and_platform_switches_are_passed_through(sworld: Saf
     assert workload.extra["secrets"] == [{"id": "registry-team-a", "type": "image"}]
     switches = ("isSupervised", "useWorkspaceStorage", "forceHostNetwork")
     assert [workload.extra[k] for k in switches] == [True, False, True]
+    sworld.safe.clock.advance(1)  # visible: never submitted again
     sworld.submit("defaults")  # unset: nothing sent, the platform's defaults apply
-    await eventually(lambda: len(sworld.safe.emulator.calls("workloads.create")) == 2)
-    body = sworld.safe.emulator.calls("workloads.create")[-1].body
+    creates = sworld.safe.emulator.calls
+    await eventually(lambda: len(creates("workloads.create")) == 2, what="second submit")
+    (body,) = [c.body for c in creates("workloads.create") if c.body["displayName"] == "defaults"]
     assert not {"secrets", *switches} & set(body)
 
 
@@ -150,6 +152,8 @@ async def test_the_workspace_is_checked_before_submitting(sworld: SafeWorld) -> 
     assert "allowed: Ray" in sworld.wready("wrong-scope")["message"]
     await eventually(lambda: sworld.events("ScopeNotAllowed"), what="a Warning Event")
     await eventually(lambda: len(state.workloads) == 1, what="the fine one submitted")
+    sworld.safe.clock.advance(1)  # the platform's record shows it
+    await sworld.wphase("fine", "Pending")
     assert len(sworld.safe.emulator.calls("workloads.create")) == 1
     assert len(sworld.safe.emulator.calls("workspaces.list")) == 1
 
