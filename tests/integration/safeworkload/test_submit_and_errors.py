@@ -86,7 +86,11 @@ async def test_ended_workloads_are_not_polled_any_more(sworld: SafeWorld) -> Non
     lists_before = safe.emulator.calls("workloads.list")
     await asyncio.sleep(1.0)  # several reconciles and polls: a window, not synchronisation
     assert len(safe.emulator.calls("workloads.get")) == gets
-    assert len(safe.emulator.calls("workloads.list")) > len(lists_before)  # polling goes on
+    await eventually(  # polling goes on, at the slow interval now nothing is live
+        lambda: len(safe.emulator.calls("workloads.list")) > len(lists_before),
+        within=5,
+        what="another poll",
+    )
 
 
 async def test_orphan_and_unknown_deletions_finish(sworld: SafeWorld) -> None:
