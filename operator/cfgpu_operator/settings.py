@@ -52,6 +52,13 @@ class Settings(BaseModel):
         description="Seconds one HTTP request may take in all, connect to last byte, "
         "before it counts as timed out.",
     )
+    CFGPU_OPERATOR_MAX_IN_FLIGHT: int = Field(
+        default=10,
+        description="Most requests in flight at once per token; more wait their turn, and "
+        "the HTTP timeout starts only when a request is sent.",
+        ge=1,
+        le=100,
+    )
     CFGPU_OPERATOR_RATE_LIMIT: float = Field(
         default=5.0,
         description="Most API calls per second per token (bursts up to this many).",

@@ -37,6 +37,8 @@ T = TypeVar("T")
 
 # How much of an unusable response body to quote in an error message.
 BODY_EXCERPT = 200
+# Pool connections beyond the in-flight bound, so a request never waits for one.
+POOL_SPARE = 4
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class ClientOptions:
 
     timeout: float = 10.0
     rate_limit: float = 5.0
+    max_in_flight: int = 10
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     @classmethod
@@ -65,6 +68,7 @@ class ClientOptions:
         return cls(
             timeout=settings.CFGPU_OPERATOR_HTTP_TIMEOUT,
             rate_limit=settings.CFGPU_OPERATOR_RATE_LIMIT,
+            max_in_flight=settings.CFGPU_OPERATOR_MAX_IN_FLIGHT,
             retry=retry,
         )
 
@@ -152,10 +156,19 @@ class HttpApi:
         self.secrets = secrets
         self._options = options
         self._limiter = AsyncLimiter(max_rate=options.rate_limit, time_period=1.0)
+        # Requests wait their turn here, untimed, never in httpx's pool: a burst queued in
+        # the pool spent its timeout waiting for a connection, and a request cancelled there
+        # could keep its slot for good (httpcore 1.0), until nothing was sent any more.
+        self._in_flight = asyncio.Semaphore(options.max_in_flight)
+        limits = httpx.Limits(
+            max_connections=options.max_in_flight + POOL_SPARE,
+            max_keepalive_connections=options.max_in_flight,
+        )
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers=dict(headers),
             timeout=options.timeout,
+            limits=limits,
             transport=transport,
             follow_redirects=False,
         )
@@ -216,7 +229,7 @@ class HttpApi:
         body: Any,
     ) -> httpx.Response:
         queued = time.monotonic()
-        async with self._limiter:
+        async with self._limiter, self._in_flight:
             started = time.monotonic()
             metrics.RATE_LIMIT_WAIT.labels(self.api).observe(started - queued)
             try:

@@ -1,0 +1,48 @@
+"""A burst of calls on one token against a slow server: every call is answered, none times
+out waiting for a connection, and no more than the configured number are ever in flight."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from aiohttp import web
+
+from cfgpu_operator.clients.http import ClientOptions, HttpApi
+from cfgpu_operator.emulators.serving import serve
+
+SERVER_DELAY = 0.05  # each answer takes this long: the server is slow, not the client
+
+
+async def test_a_burst_is_bounded_and_never_times_out_in_the_queue() -> None:
+    live, most = 0, 0
+
+    async def slow(request: web.Request) -> web.Response:
+        nonlocal live, most
+        live += 1
+        most = max(most, live)
+        await asyncio.sleep(SERVER_DELAY)
+        live -= 1
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_get("/slow", slow)
+    # 400 calls, 10 at a time, take a few seconds in all (client and server share one busy
+    # event loop); each call alone stays well within the 0.5 s timeout, which a call queued
+    # for a pooled connection would have spent waiting.
+    options = ClientOptions(timeout=0.5, rate_limit=1000, max_in_flight=10)
+    async with serve(app) as url:
+        api = HttpApi(api="test", base_url=url, headers={}, secrets=(), options=options)
+        try:
+            calls = [
+                api.call(
+                    "GET", "/slow", endpoint="slow", parse=httpx.Response.json, idempotent=False
+                )
+                for _ in range(400)
+            ]
+            answers = await asyncio.gather(*calls, return_exceptions=True)
+        finally:
+            await api.aclose()
+    errors = [a for a in answers if isinstance(a, BaseException)]
+    assert errors == []
+    assert most <= 10
