@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from cfgpu_operator.clients.catalog import Catalog, ImageRef
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.cfgpu_wire import CreateInstanceRequest
 from cfgpu_operator.emulators.cfgpu import EmulatorConfig
+from cfgpu_operator.errors import ApiError
 from tests.conftest import OTHER_TOKEN, ServedCfgpu
 
 
@@ -54,6 +57,24 @@ async def test_catalog_is_cached_for_its_ttl(cfgpu: ServedCfgpu, client: CfgpuCl
     assert len(cfgpu.emulator.calls("gpu/list")) == 1
     now[0] = 60.0
     await catalog.gpu_type("H800")
+    assert len(cfgpu.emulator.calls("gpu/list")) == 2
+
+
+async def test_an_expired_catalog_is_fetched_once_for_all_who_ask(
+    cfgpu: ServedCfgpu, client: CfgpuClient
+) -> None:
+    """No stampede when the TTL ends under load, also when the fetch fails."""
+    now = [0.0]
+    catalog = Catalog(client, ttl=60, clock=lambda: now[0])
+    found = await asyncio.gather(*(catalog.gpu_type("H800") for _ in range(50)))
+    assert {g.code for g in found} == {found[0].code}
+    assert len(cfgpu.emulator.calls("gpu/list")) == 1
+    now[0] = 61.0
+    cfgpu.emulator.faults.http("gpu/list", 400, times=100)  # refused: not retried
+    failed = await asyncio.gather(
+        *(catalog.gpu_type("H800") for _ in range(50)), return_exceptions=True
+    )
+    assert all(isinstance(f, ApiError) for f in failed)
     assert len(cfgpu.emulator.calls("gpu/list")) == 2
 
 

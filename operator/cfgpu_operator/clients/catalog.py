@@ -7,11 +7,12 @@ valid choices; ``Catalog`` feeds them cached lists from the client.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar, cast
 
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.cfgpu_errors import API
@@ -186,20 +187,31 @@ def _leaves(
 
 
 class _Cached:
-    """One fetched value, reused until its TTL runs out."""
+    """One fetched value, reused until its TTL runs out. Callers that miss while a fetch is
+    under way share it (and its failure): when the TTL ends under load, one call goes out,
+    not one per reconcile."""
 
     def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
         self._ttl = ttl
         self._clock = clock
         self._values: dict[object, tuple[float, object]] = {}
+        self._fetching: dict[object, asyncio.Future[object]] = {}
 
     async def get(self, key: object, fetch: Callable[[], Awaitable[T]]) -> T:
-        now = self._clock()
         hit = self._values.get(key)
-        if hit is not None and now - hit[0] < self._ttl:
+        if hit is not None and self._clock() - hit[0] < self._ttl:
             return hit[1]  # type: ignore[return-value]
+        shared = self._fetching.get(key)
+        if shared is None:
+            shared = self._fetching[key] = asyncio.ensure_future(self._fill(key, fetch))
+            shared.add_done_callback(lambda _: self._fetching.pop(key, None))
+        # shield: one caller giving up (its handler cancelled) must not cancel the others'.
+        return cast(T, await asyncio.shield(shared))
+
+    async def _fill(self, key: object, fetch: Callable[[], Awaitable[T]]) -> T:
+        started = self._clock()
         value = await fetch()
-        self._values[key] = (now, value)
+        self._values[key] = (started, value)
         return value
 
 
