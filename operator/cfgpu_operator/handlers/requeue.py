@@ -51,8 +51,25 @@ class QuietWaits(logging.Filter):
         return True
 
 
+class QuietTimers(logging.Filter):
+    """Kopf's "Timer '...' succeeded." comes every reconcile interval for every object: with
+    thousands of objects the INFO log would be mostly that. It is a DEBUG line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO:
+            return True
+        text = str(record.msg)
+        if not (text.startswith("Timer '") and text.endswith("' succeeded.")):
+            return True
+        if not logging.getLogger(KOPF_OBJECTS).isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
 def install() -> None:
-    """Idempotent: at most one filter on Kopf's object logger."""
+    """Idempotent: at most one of each filter on Kopf's object logger."""
     logger = logging.getLogger(KOPF_OBJECTS)
-    if not any(isinstance(f, QuietWaits) for f in logger.filters):
-        logger.addFilter(QuietWaits())
+    for kind in (QuietWaits, QuietTimers):
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
