@@ -50,6 +50,7 @@ class OperatorProcess:
     args: tuple[str, ...] = ("--standalone", "--metrics-port=0")
     scope: tuple[str, ...] = ("--all-namespaces",)
     process: asyncio.subprocess.Process | None = None
+    verbose: bool = True
 
     async def start(self) -> None:
         env = {
@@ -66,7 +67,7 @@ class OperatorProcess:
             "run",
             *self.scope,
             *self.args,
-            "--verbose",
+            *(("--verbose",) if self.verbose else ()),
             env=env,
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,

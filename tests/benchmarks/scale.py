@@ -1,0 +1,168 @@
+"""Scale benchmark: the real operator process against the project's Kubernetes and CFGPU
+emulators (served in this process, zero latency, transitions instant), N GpuInstances applied
+at once, then deleted at once.
+
+    python -m tests.benchmarks.scale [--objects 100 1000] [--rate-limit 1000] [--steady 10]
+
+Prints, per N: apply -> all Ready (seconds, objects per second), CFGPU calls per object by
+endpoint, Kubernetes writes per object by verb, CFGPU calls per poll cycle in steady state,
+request timeouts in the operator log, the operator's RSS, and delete -> all gone; then one
+JSON line with every figure. Figures of one run on one machine: compare ratios across N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cfgpu_operator.emulators.cfgpu import CfgpuEmulator, EmulatorConfig
+from cfgpu_operator.emulators.cfgpu.catalog import CatalogData
+from cfgpu_operator.emulators.kubernetes import KubernetesEmulator, write_kubeconfig
+from tests.conftest import TOKEN, ServedCfgpu, ServedKube
+from tests.integration.gpuinstance.conftest import OperatorProcess, World, install_crds
+
+WRITES = ("create", "update", "patch", "delete")
+LOG = 1_000_000  # request-log entries kept: enough to count every call of a run
+DEADLINE = 1800.0
+
+
+async def until(probe: Callable[[], bool], what: str, within: float = DEADLINE) -> float:
+    """Seconds until ``probe`` holds (polled every 50 ms); fails after ``within``."""
+    started = time.monotonic()
+    while not probe():
+        if time.monotonic() - started > within:
+            raise SystemExit(f"gave up after {within:.0f} s waiting for {what}")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Run:
+    def __init__(self, world: World, n: int) -> None:
+        self.world, self.n = world, n
+        self.kube = world.kube.emulator
+        self.cfgpu = world.cfgpu.emulator
+
+    def ready(self) -> int:
+        count = 0
+        for obj in self.world.cluster.store.items(self.world.kind().key):
+            conditions = (obj.get("status") or {}).get("conditions") or []
+            count += any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+        return count
+
+    def left(self) -> int:
+        return sum(1 for _ in self.world.cluster.store.items(self.world.kind().key))
+
+    def marks(self) -> tuple[int, int]:
+        return len(self.cfgpu.requests), len(self.kube.requests)
+
+    def since(self, mark: tuple[int, int]) -> tuple[Counter[str], Counter[str]]:
+        calls = Counter(r.endpoint for r in list(self.cfgpu.requests)[mark[0] :])
+        writes = Counter(
+            f"{r.verb} {r.resource}{'/' + r.subresource if r.subresource else ''}"
+            for r in list(self.kube.requests)[mark[1] :]
+            if r.verb in WRITES
+        )
+        return calls, writes
+
+    async def measure(self, steady: float) -> dict[str, Any]:
+        n = self.n
+        out: dict[str, Any] = {"objects": n}
+        mark = self.marks()
+        for i in range(n):
+            self.world.apply(f"gi-{i:05d}")
+        took = await until(lambda: self.ready() == n, f"{n} Ready")
+        calls, writes = self.since(mark)
+        out.update(
+            ready_seconds=round(took, 2),
+            ready_per_second=round(n / took, 1),
+            cfgpu_calls_per_object={k: round(v / n, 2) for k, v in sorted(calls.items())},
+            k8s_writes_per_object={k: round(v / n, 2) for k, v in sorted(writes.items())},
+        )
+        mark = self.marks()
+        await asyncio.sleep(steady)  # a measurement window of steady state, not a wait
+        calls, _ = self.since(mark)
+        cycles = calls["instance/status"]  # each poll cycle reads the account's statuses once
+        out["steady_poll_cycles"] = cycles
+        out["steady_cfgpu_calls_per_cycle"] = round(sum(calls.values()) / max(cycles, 1), 2)
+        process = self.world.operator.process
+        out["operator_rss_mb"] = round(rss_mb(process.pid), 1) if process else None
+        mark = self.marks()
+        for i in range(n):
+            self.world.cluster.delete(self.world.kind(), "default", f"gi-{i:05d}")
+        took = await until(lambda: self.left() == 0, "all deleted")
+        calls, writes = self.since(mark)
+        out.update(
+            delete_seconds=round(took, 2),
+            delete_cfgpu_calls_per_object={k: round(v / n, 2) for k, v in sorted(calls.items())},
+            delete_k8s_writes_per_object={k: round(v / n, 2) for k, v in sorted(writes.items())},
+            released=sum(i.status == "RELEASED" for i in self.cfgpu.state.instances.values()),
+        )
+        out["timeouts_in_log"] = self.world.operator.log().count("timed out")
+        return out
+
+
+async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="cfgpu-scale-"))
+    kube = KubernetesEmulator(bookmark_interval=5, log_size=LOG, history_size=4 * n + 1000)
+    config = EmulatorConfig(create_seconds=0, start_seconds=0, stop_seconds=0, release_seconds=0)
+    cfgpu = CfgpuEmulator(
+        config=config,
+        catalog=CatalogData(default_stock=10 * n),
+        tokens={TOKEN: 1e12},
+        log_size=LOG,
+    )
+    async with kube.serve() as kube_url, cfgpu.serve() as cfgpu_url:
+        served_kube = ServedKube(kube, kube_url, write_kubeconfig(workdir / "kubeconfig", kube_url))
+        served_cfgpu = ServedCfgpu(cfgpu, cfgpu_url, None)  # type: ignore[arg-type]
+        install_crds(kube.cluster)
+        env = {
+            "CFGPU_OPERATOR_RATE_LIMIT": str(rate_limit),
+            "CFGPU_OPERATOR_HTTP_TIMEOUT": "10",
+            "CFGPU_OPERATOR_RETRY_ATTEMPTS": "4",
+            "CFGPU_OPERATOR_RECONCILE_INTERVAL": "10",
+            "CFGPU_OPERATOR_POLL_FAST": "1",
+            "CFGPU_OPERATOR_POLL_SLOW": "10",
+            "CFGPU_OPERATOR_LOG_LEVEL": "INFO",
+        }
+        operator = OperatorProcess(served_kube, served_cfgpu, workdir / "operator.log", env)
+        operator.verbose = False  # DEBUG lines for every call would cost more than they show
+        await operator.start()
+        try:
+            world = World(served_kube, served_cfgpu, operator)
+            return {"rate_limit": rate_limit, **await Run(world, n).measure(steady)}
+        finally:
+            await operator.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, nargs="+", default=[100])
+    parser.add_argument("--rate-limit", type=float, default=1000.0)
+    parser.add_argument("--steady", type=float, default=35.0, help="seconds of steady state")
+    args = parser.parse_args()
+    results = []
+    for n in args.objects:
+        result = asyncio.run(one(n, args.rate_limit, args.steady))
+        results.append(result)
+        for key, value in result.items():
+            print(f"{key:34} {value}")
+        print(flush=True)
+    print(json.dumps(results, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+"""The scale benchmark keeps working (its figures come from a real run: tests/benchmarks)."""
+
+from __future__ import annotations
+
+from tests.benchmarks.scale import one
+
+
+async def test_the_benchmark_measures_a_small_run() -> None:
+    result = await one(3, rate_limit=1000, steady=1)
+    assert result["objects"] == 3
+    assert result["cfgpu_calls_per_object"]["instance/create"] == 1  # no duplicate rent
+    assert result["released"] == 3  # nothing leaked
+    assert result["timeouts_in_log"] == 0
+    assert result["ready_per_second"] > 0
