@@ -8,7 +8,7 @@ nothing, with the submit time recorded first, and never twice within the grace w
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cfgpu_operator.errors import WrongState
@@ -110,18 +110,60 @@ def _unseen(v: View, frame: Frame) -> D:
     if not obs.absent:
         message = f"looking for workload {wid}"
         return _step(Act.NOTHING, frame, Phase.SUBMITTING, Reason.SUBMITTING, message)
-    submitted = v.status.submitted_at
-    if submitted and v.submit_recorded:
-        message = f"submitting workload {wid}"
-        return _step(Act.SUBMIT, frame, Phase.SUBMITTING, Reason.SUBMITTING, message)
-    if submitted and v.now - epoch(submitted) < v.grace:
-        # A submit may have been sent before a crash; the platform shows new workloads
-        # late. Only after the grace window does "not found" mean "never created".
-        message = f"waiting for workload {wid} to become visible"
-        return _step(Act.NOTHING, frame, Phase.SUBMITTING, Reason.SUBMITTING, message)
-    message = "recording the submit time"
-    decision = _step(Act.RECORD_SUBMIT, frame, Phase.SUBMITTING, Reason.SUBMITTING, message)
-    return replace(decision, status={**decision.status, "submittedAt": stamp(v.now)}, gate=SOON)
+    return _once(v, frame, SUBMIT_ONCE, v.status.submitted_at, v.submit_recorded)
+
+
+@dataclass(frozen=True)
+class Once:
+    """A call that creates the workload, which the platform must never receive twice (one
+    sent while the workload exists is answered 409 *and* deletes it)."""
+
+    field: str  # the status field the time of the attempt is recorded in, before it
+    record: Act
+    send: Act
+    reason: Reason
+    phase: Phase  # while recording and sending
+    waiting: Phase  # while waiting for the platform to show what was sent
+    verb: str  # submit | resume
+    sending: str  # the message while sending
+
+
+SUBMIT_ONCE = Once(
+    "submittedAt",
+    Act.RECORD_SUBMIT,
+    Act.SUBMIT,
+    Reason.SUBMITTING,
+    Phase.SUBMITTING,
+    Phase.SUBMITTING,
+    "submit",
+    "submitting workload",
+)
+# Waiting looks Pending, not Stopped: the workload is then looked up until it shows.
+RESUME_ONCE = Once(
+    "resumedAt",
+    Act.RECORD_RESUME,
+    Act.RESUME,
+    Reason.RESUMING,
+    Phase.STOPPED,
+    Phase.PENDING,
+    "resume",
+    "resuming workload",
+)
+
+
+def _once(v: View, frame: Frame, once: Once, at: str | None, recorded: bool) -> D:
+    """Record the time first; send only from the process that recorded it. A call may have
+    been sent before a crash, and the platform's record lags what was sent: within the
+    grace window after a recorded time, "not seen yet" means wait, never send again."""
+    wid = v.status.workload_id
+    if at and recorded:
+        return _step(once.send, frame, once.phase, once.reason, f"{once.sending} {wid}")
+    if at and v.now - epoch(at) < v.grace:
+        message = f"waiting for workload {wid} to show after its {once.verb}"
+        return _step(Act.NOTHING, frame, once.waiting, once.reason, message)
+    message = f"recording the {once.verb} time"
+    decision = _step(once.record, frame, once.phase, once.reason, message)
+    return replace(decision, status={**decision.status, once.field: stamp(v.now)}, gate=SOON)
 
 
 def _seen(v: View, frame: Frame, workload: Workload) -> D:
@@ -214,19 +256,9 @@ def _ended(v: View, frame: Frame, phase: Phase) -> D:
 
 
 def _resume(v: View, frame: Frame) -> D:
-    """Unsuspended: resume under the same id, with the care of a submit. A resume re-creates
-    the workload, and the server answers one sent while it exists with 409 *and* deletes it;
-    its record shows Stopped until the platform's mirror catches up."""
-    wid, at = v.status.workload_id, v.status.resumed_at
-    if at and v.resume_recorded:
-        return _step(Act.RESUME, frame, Phase.STOPPED, Reason.RESUMING, f"resuming {wid}")
-    if at and v.now - epoch(at) < v.grace:
-        # Pending, not Stopped: the workload is then looked up until it shows.
-        message = f"waiting for resumed workload {wid} to show"
-        return _step(Act.NOTHING, frame, Phase.PENDING, Reason.RESUMING, message)
-    message = "recording the resume time"
-    decision = _step(Act.RECORD_RESUME, frame, Phase.STOPPED, Reason.RESUMING, message)
-    return replace(decision, status={**decision.status, "resumedAt": stamp(v.now)}, gate=SOON)
+    """Unsuspended: resume under the same id, with the care of a submit (a resume re-creates
+    the workload; its record shows Stopped until the platform's mirror catches up)."""
+    return _once(v, frame, RESUME_ONCE, v.status.resumed_at, v.resume_recorded)
 
 
 def _after(v: View, frame: Frame, outcome: Outcome) -> D:
