@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 import kopf
+from pydantic.alias_generators import to_snake
 
 from cfgpu_operator.clients.safe_wire import (
     CreateWorkloadRequest,
@@ -34,7 +35,14 @@ from cfgpu_operator.reconcile.safeworkload import (
     workload_id,
 )
 from cfgpu_operator.reconcile.safeworkload_decide import decide
-from cfgpu_operator.reconcile.safeworkload_view import Act, Observed, Outcome, Space, View
+from cfgpu_operator.reconcile.safeworkload_view import (
+    Act,
+    Observed,
+    Outcome,
+    Space,
+    View,
+    Workload,
+)
 
 
 class SafeWorkloadAdapter:
@@ -125,8 +133,9 @@ class SafeWorkloadAdapter:
             item = snapshot.items.get(wid) or await self._lookup(account, wid)
             if item is None:
                 return Observed(listed=True, absent=True)
-            observed = Observed(listed=True, workload=safe_mapping.workload(item))
-            if view.unsettled or self._moved(item) or self._details_stale():
+            workload = safe_mapping.workload(item)
+            observed = Observed(listed=True, workload=workload)
+            if view.unsettled or self._moved(workload) or self._details_stale():
                 # A lookup by id has just read the detail: do not read it twice.
                 detail = item if isinstance(item, WorkloadDetail) else None
                 detail = detail or await account.client.get_workload(wid)
@@ -161,13 +170,12 @@ class SafeWorkloadAdapter:
             )
             return page.items[0] if page.items else None
 
-    def _moved(self, item: WorkloadItem) -> bool:
+    def _moved(self, workload: Workload) -> bool:
         """The listing shows a step status does not: the conditions changed with it."""
-        listed = safe_mapping.workload(item).facts
-        stored = self.status.model_dump(by_alias=True)
         phase = self.status.phase.value if self.status.phase else None
-        return item.phase != phase or any(
-            listed[key] != stored.get(key) for key in safe_mapping.STEP_FACTS
+        return workload.phase != phase or any(
+            workload.facts[key] != getattr(self.status, to_snake(key))
+            for key in safe_mapping.STEP_FACTS
         )
 
     def _details_stale(self) -> bool:
