@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
+from cfgpu_operator.emulators.safe.model import Workload
 from tests.conftest import SAFE_KEY, ServedCfgpu, ServedKube, ServedSafe
 from tests.helpers import eventually
 from tests.integration.gpuinstance.conftest import OperatorProcess, World, install_crds
@@ -46,6 +47,13 @@ class SafeWorld(World):
         return next(
             (dict(c) for c in self.wstatus(name).get("conditions", []) if c["type"] == "Ready"), {}
         )
+
+    async def only_workload(self) -> Workload:
+        """The platform's one workload, once the operator has submitted it."""
+        workloads = self.safe.emulator.state.workloads
+        await eventually(lambda: len(workloads) == 1, what="submitted")
+        (workload,) = workloads.values()
+        return workload
 
     async def wphase(self, name: str, phase: str, within: float = 20) -> dict[str, Any]:
         await eventually(

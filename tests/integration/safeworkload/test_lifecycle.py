@@ -14,8 +14,7 @@ from tests.integration.safeworkload.conftest import SafeWorld
 async def test_submit_observe_succeed_and_delete(sworld: SafeWorld) -> None:
     safe = sworld.safe
     sworld.submit("train", env={"NCCL_DEBUG": "INFO"})
-    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
-    (workload,) = safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     assert workload.id == sworld.wstatus("train")["workloadId"]
     assert workload.env["NCCL_DEBUG"] == "INFO"
     assert workload.env["CFGPU_OPERATOR_ID"]
@@ -87,8 +86,7 @@ async def test_suspend_stops_and_unsuspend_resumes(sworld: SafeWorld) -> None:
 async def test_a_workload_stopped_on_the_platform_stays_stopped(sworld: SafeWorld) -> None:
     safe = sworld.safe
     sworld.submit("timed-out")
-    await eventually(lambda: len(safe.emulator.state.workloads) == 1)
-    (workload,) = safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     safe.clock.advance(6)
     await sworld.wphase("timed-out", "Running")
     async with safe.client() as platform_user:
@@ -125,8 +123,7 @@ async def test_depends_on_passes_platform_dependencies(sworld: SafeWorld) -> Non
 async def test_updates_are_patched_and_refused_after_dispatch(sworld: SafeWorld) -> None:
     safe = sworld.safe
     sworld.submit("tuned")
-    await eventually(lambda: len(safe.emulator.state.workloads) == 1)
-    (workload,) = safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     safe.clock.advance(1)
     await sworld.wphase("tuned", "Pending")
     patch = "application/merge-patch+json"
@@ -168,8 +165,7 @@ async def test_on_complete_hands_over_gpu_instances_once(
     await sworld.phase("box", "Running")
     sworld.submit("job", gpuInstanceRefs=["box"], onComplete={"gpuInstances": action})
     safe = sworld.safe
-    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
-    (workload,) = safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     safe.clock.advance(6)
     await sworld.wphase("job", "Running")
     safe.emulator.state.finish(workload.id, "Succeeded")

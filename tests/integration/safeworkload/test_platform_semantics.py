@@ -62,8 +62,7 @@ async def test_edits_keep_secret_env_and_send_only_what_changed(sworld: SafeWorl
     value = "hf-secret-value-5b6c7d8e9f0a1b2c"
     safe = sworld.safe
     sworld.submit("edited", env={"A": "1"}, secretEnv=hf_secret(sworld, value))
-    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
-    (workload,) = safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     safe.clock.advance(0.5)  # visible, not yet scheduled
     await sworld.wphase("edited", "Pending")
     edit(sworld, "edited", env={"A": "2"})  # before dispatch: env is sent, whole
@@ -86,8 +85,7 @@ async def test_a_delete_right_after_submit_stops_the_workload(sworld: SafeWorld)
     state = sworld.safe.emulator.state
     state.config.visibility_lag = 20
     sworld.submit("quick")
-    await eventually(lambda: len(state.workloads) == 1, what="submitted")
-    (workload,) = state.workloads.values()
+    workload = await sworld.only_workload()
     sworld.cluster.delete(sworld.workloads_kind(), "default", "quick")
     await eventually(lambda: not sworld.get_workload("quick"), what="object deleted")
     assert workload.phase == "Stopped"
@@ -100,8 +98,7 @@ async def test_short_phases_and_each_step_are_mirrored(sworld: SafeWorld) -> Non
     scheduler admitting it) brings the platform's conditions along."""
     safe = sworld.safe
     sworld.submit("brief")
-    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
-    (workload,) = safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     safe.clock.advance(0.5)  # visible, queued
     await eventually(lambda: sworld.wstatus("brief").get("queuePosition") == 1, what="queued")
     safe.clock.advance(1)  # admitted by the scheduler, not yet dispatched
@@ -127,8 +124,7 @@ async def test_pull_secrets_and_platform_switches_are_passed_through(sworld: Saf
         useWorkspaceStorage=False,
         forceHostNetwork=True,
     )
-    await eventually(lambda: len(sworld.safe.emulator.state.workloads) == 1, what="submitted")
-    (workload,) = sworld.safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     assert workload.extra["secrets"] == [{"id": "registry-team-a", "type": "image"}]
     switches = ("isSupervised", "useWorkspaceStorage", "forceHostNetwork")
     assert [workload.extra[k] for k in switches] == [True, False, True]
@@ -161,8 +157,7 @@ async def test_the_workspace_is_checked_before_submitting(sworld: SafeWorld) -> 
 async def test_an_inference_workload_shows_its_endpoint(sworld: SafeWorld) -> None:
     safe = sworld.safe
     sworld.submit("serve", kind="Deployment")
-    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
-    (workload,) = safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     safe.clock.advance(6)
     await sworld.wphase("serve", "Running")
     address = f"{workload.id}.ws-train.svc.cluster.local:8080"
@@ -175,8 +170,7 @@ async def test_an_inference_workload_shows_its_endpoint(sworld: SafeWorld) -> No
 async def test_an_update_that_failed_is_sent_again(sworld: SafeWorld) -> None:
     safe = sworld.safe
     sworld.submit("retried")
-    await eventually(lambda: len(safe.emulator.state.workloads) == 1, what="submitted")
-    (workload,) = safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     safe.clock.advance(6)
     await sworld.wphase("retried", "Running")
     safe.emulator.faults.http("workloads.patch", 503, times=1)

@@ -63,8 +63,7 @@ async def test_secret_env_is_resolved_and_never_shown(sworld: SafeWorld) -> None
     sworld.submit(
         "private", secretEnv=[{"name": "HF_TOKEN", "secretKeyRef": {"name": "hf", "key": "token"}}]
     )
-    await eventually(lambda: len(sworld.safe.emulator.state.workloads) == 1)
-    (workload,) = sworld.safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     assert workload.env["HF_TOKEN"] == value
     sworld.safe.clock.advance(1)
     await sworld.wphase("private", "Pending")
@@ -76,8 +75,7 @@ async def test_secret_env_is_resolved_and_never_shown(sworld: SafeWorld) -> None
 async def test_ended_workloads_are_not_polled_any_more(sworld: SafeWorld) -> None:
     safe = sworld.safe
     sworld.submit("short")
-    await eventually(lambda: len(safe.emulator.state.workloads) == 1)
-    (workload,) = safe.emulator.state.workloads.values()
+    workload = await sworld.only_workload()
     safe.clock.advance(6)
     await sworld.wphase("short", "Running")
     safe.emulator.state.finish(workload.id, "Succeeded")
