@@ -170,6 +170,35 @@ def test_cel_transition_rule_blocks_changes_but_not_creation(cluster: Cluster) -
     assert same["spec"]["size"] == 2
 
 
+def test_rules_added_later_ratchet_on_unchanged_values() -> None:
+    """KEP-4008: a stored object that breaks a rule the CRD gained later can still have its
+    status written and its other fields left as they are; changing the value it guards
+    re-runs the rule."""
+    crds = ("apiextensions.k8s.io", "customresourcedefinitions")
+    loose = crd()
+    spec_schema = loose["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    rules = spec_schema.pop("x-kubernetes-validations")
+    cluster = Cluster(seed=1)
+    cluster.create(kind(cluster, *crds), None, loose)
+    cluster.create(widgets(cluster), "default", widget("w", size=2, label="forbidden"))
+    stored = cluster.get(kind(cluster, *crds), None, loose["metadata"]["name"])
+    tightened = {"spec": {"versions": [{**stored["spec"]["versions"][0]}]}}
+    tightened["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"][
+        "x-kubernetes-validations"
+    ] = rules
+    cluster.patch(kind(cluster, *crds), None, loose["metadata"]["name"], MERGE, tightened)
+
+    status = {"status": {"phase": "Ready"}}
+    written = cluster.patch(widgets(cluster), "default", "w", MERGE, status, "status")
+    assert written["status"] == {"phase": "Ready"}
+    annotated = {"metadata": {"annotations": {"a": "b"}}}
+    cluster.patch(widgets(cluster), "default", "w", MERGE, annotated)
+    error = rejected(
+        cluster.patch, widgets(cluster), "default", "w", MERGE, {"spec": {"color": "blue"}}
+    )
+    assert "label may not be 'forbidden'" in error.message
+
+
 def test_crd_with_a_broken_cel_rule_is_refused() -> None:
     cluster = Cluster()
     broken = crd()

@@ -3,6 +3,10 @@
 A rule sees ``self`` (the value at its schema node) and, for transition rules, ``oldSelf``
 (the stored value at the same place). Transition rules run only on updates where both the
 old and the new value exist, exactly like the real server.
+
+Updates are ratcheted as since Kubernetes 1.30 (KEP-4008, GA in 1.33): a rule without
+``oldSelf`` is not evaluated on a value the update leaves unchanged, so a status write does
+not re-run the spec's rules (transition rules are never ratcheted).
 """
 
 from __future__ import annotations
@@ -64,7 +68,13 @@ def evaluate(schema: Schema, new: Any, old: Any, path: str = "") -> list[FieldEr
     """Field errors from every rule under ``schema`` for ``new`` (``old`` is None on create)."""
     if new is None:
         return []
-    errors = [e for rule in schema.get(RULES, []) if (e := _check(rule, schema, new, old, path))]
+    unchanged = old is not None and new == old
+    if unchanged and not _has_transition_rules(schema):
+        return []
+    rules = schema.get(RULES, [])
+    if unchanged:
+        rules = [rule for rule in rules if _OLD_SELF.search(rule["rule"])]
+    errors = [e for rule in rules if (e := _check(rule, schema, new, old, path))]
     if isinstance(new, dict):
         for key, value in new.items():
             child = (schema.get("properties") or {}).get(key)
@@ -79,6 +89,24 @@ def evaluate(schema: Schema, new: Any, old: Any, path: str = "") -> list[FieldEr
         for index, item in enumerate(new):
             errors += evaluate(schema["items"], item, None, f"{path}[{index}]")
     return errors
+
+
+_TRANSITIONS: dict[int, tuple[Schema, bool]] = {}
+
+
+def _has_transition_rules(schema: Schema) -> bool:
+    """Whether any rule at or under this schema node uses ``oldSelf`` (cached per node)."""
+    cached = _TRANSITIONS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    found = any(_OLD_SELF.search(rule["rule"]) for rule in schema.get(RULES, []))
+    children = list((schema.get("properties") or {}).values())
+    children += [
+        schema[k] for k in ("items", "additionalProperties") if isinstance(schema.get(k), dict)
+    ]
+    found = found or any(_has_transition_rules(child) for child in children)
+    _TRANSITIONS[id(schema)] = (schema, found)  # the schema is kept, so its id stays its own
+    return found
 
 
 def _check(
