@@ -11,6 +11,7 @@ not re-run the spec's rules (transition rules are never ratcheted).
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 from typing import Any
@@ -116,25 +117,33 @@ def _check(
     transition = bool(_OLD_SELF.search(text))
     if transition and old is None:
         return None
-    activation: dict[str, Any] = {"self": json_to_cel(new)}
-    if transition:
-        activation["oldSelf"] = json_to_cel(old)
+    outcome = _outcome(text, _key(new), _key(old) if transition else "")
+    if outcome is True:
+        return None
     field = join(path, rule["fieldPath"].lstrip(".")) if rule.get("fieldPath") else path
     kind = _REASONS.get(rule.get("reason", ""), "Invalid")
+    if outcome is not False:
+        return FieldError("Invalid", field, schema.get("type") or type_name(new), outcome)
+    message = rule.get("message") or f"failed rule: {text}"
+    return FieldError(kind, field, schema.get("type") or type_name(new), message)
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+# CEL rules are pure functions of self and oldSelf, and the interpreter takes milliseconds
+# per rule: every write of an object re-checks its transition rules on the same values.
+@lru_cache(maxsize=16384)
+def _outcome(text: str, new: str, old: str) -> bool | str:
+    """True (holds), False (fails), or the evaluation error's message."""
+    activation: dict[str, Any] = {"self": json_to_cel(json.loads(new))}
+    if old:
+        activation["oldSelf"] = json_to_cel(json.loads(old))
     try:
         result = _program(text).evaluate(activation)
     except CELEvalError as exc:
-        return FieldError(
-            "Invalid", field, schema.get("type") or type_name(new), f"rule evaluation error: {exc}"
-        )
-    if isinstance(result, celtypes.BoolType) and bool(result):
-        return None
+        return f"rule evaluation error: {exc}"
     if not isinstance(result, celtypes.BoolType):
-        return FieldError(
-            "Invalid",
-            field,
-            schema.get("type") or type_name(new),
-            f"rule evaluation error: {text!r} did not return a bool",
-        )
-    message = rule.get("message") or f"failed rule: {text}"
-    return FieldError(kind, field, schema.get("type") or type_name(new), message)
+        return f"rule evaluation error: {text!r} did not return a bool"
+    return bool(result)
