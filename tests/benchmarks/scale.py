@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import tempfile
 import time
 from collections import Counter
@@ -31,6 +32,7 @@ from tests.integration.gpuinstance.conftest import OperatorProcess, World, insta
 WRITES = ("create", "update", "patch", "delete")
 LOG = 1_000_000  # request-log entries kept: enough to count every call of a run
 DEADLINE = 1800.0
+VERBOSE = False
 
 
 async def until(probe: Callable[[], bool], what: str, within: float = DEADLINE) -> float:
@@ -41,6 +43,17 @@ async def until(probe: Callable[[], bool], what: str, within: float = DEADLINE) 
             raise SystemExit(f"gave up after {within:.0f} s waiting for {what}")
         await asyncio.sleep(0.05)
     return time.monotonic() - started
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
 
 
 def rss_mb(pid: int) -> float:
@@ -66,6 +79,19 @@ class Run:
     def left(self) -> int:
         return sum(1 for _ in self.world.cluster.store.items(self.world.kind().key))
 
+    def create_latencies(self, applied: dict[str, float]) -> list[float]:
+        """Seconds from each apply to CFGPU's create of its instance (named after it)."""
+        out = []
+        for instance in self.cfgpu.state.instances.values():
+            name = instance.name.removeprefix("k8s-default-").rsplit("-", 1)[0]
+            if name in applied:
+                out.append(instance.create_time - applied[name])
+        return out
+
+    def operator_cpu(self) -> float:
+        process = self.world.operator.process
+        return cpu_seconds(process.pid) if process else 0.0
+
     def marks(self) -> tuple[int, int]:
         return len(self.cfgpu.requests), len(self.kube.requests)
 
@@ -81,20 +107,30 @@ class Run:
     async def measure(self, steady: float) -> dict[str, Any]:
         n = self.n
         out: dict[str, Any] = {"objects": n}
-        mark = self.marks()
+        mark, cpu = self.marks(), self.operator_cpu()
+        applied = {}
         for i in range(n):
-            self.world.apply(f"gi-{i:05d}")
+            name = f"gi-{i:05d}"
+            applied[name] = time.time()
+            self.world.apply(name)
         took = await until(lambda: self.ready() == n, f"{n} Ready")
         calls, writes = self.since(mark)
+        latencies = self.create_latencies(applied)
         out.update(
+            apply_to_create_p50_ms=round(1000 * percentile(latencies, 0.5)),
+            apply_to_create_p99_ms=round(1000 * percentile(latencies, 0.99)),
+            ready_operator_cpu_seconds=round(self.operator_cpu() - cpu, 1),
             ready_seconds=round(took, 2),
             ready_per_second=round(n / took, 1),
             cfgpu_calls_per_object={k: round(v / n, 2) for k, v in sorted(calls.items())},
             k8s_writes_per_object={k: round(v / n, 2) for k, v in sorted(writes.items())},
         )
-        mark = self.marks()
+        mark, cpu = self.marks(), self.operator_cpu()
         await asyncio.sleep(steady)  # a measurement window of steady state, not a wait
         calls, _ = self.since(mark)
+        out["steady_operator_cpu_seconds_per_minute"] = round(
+            60 * (self.operator_cpu() - cpu) / max(steady, 1e-9), 2
+        )
         cycles = calls["instance/status"]  # each poll cycle reads the account's statuses once
         out["steady_poll_cycles"] = cycles
         out["steady_cfgpu_calls_per_cycle"] = round(sum(calls.values()) / max(cycles, 1), 2)
@@ -139,7 +175,7 @@ async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
             "CFGPU_OPERATOR_LOG_LEVEL": "INFO",
         }
         operator = OperatorProcess(served_kube, served_cfgpu, workdir / "operator.log", env)
-        operator.verbose = False  # DEBUG lines for every call would cost more than they show
+        operator.verbose = VERBOSE  # DEBUG lines for every call would cost more than they show
         await operator.start()
         try:
             world = World(served_kube, served_cfgpu, operator)

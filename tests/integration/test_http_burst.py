@@ -8,6 +8,7 @@ import asyncio
 import httpx
 from aiohttp import web
 
+from cfgpu_operator.clients import turns
 from cfgpu_operator.clients.http import ClientOptions, HttpApi
 from cfgpu_operator.emulators.serving import serve
 
@@ -46,3 +47,43 @@ async def test_a_burst_is_bounded_and_never_times_out_in_the_queue() -> None:
     errors = [a for a in answers if isinstance(a, BaseException)]
     assert errors == []
     assert most <= 10
+
+
+async def test_a_poll_goes_before_the_calls_already_waiting() -> None:
+    """Calls made under ``turns.first()`` (the account pollers) take the next free slot: a
+    poll queued behind 60 per-object calls is answered among the first few, not the last."""
+    order: list[str] = []
+
+    async def answer(request: web.Request) -> web.Response:
+        order.append(request.query["who"])
+        await asyncio.sleep(0.01)
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_get("/x", answer)
+    options = ClientOptions(timeout=5, rate_limit=1000, max_in_flight=2)
+    async with serve(app) as url:
+        api = HttpApi(api="test", base_url=url, headers={}, secrets=(), options=options)
+
+        async def call(who: str) -> object:
+            return await api.call(
+                "GET",
+                "/x",
+                endpoint="x",
+                parse=httpx.Response.json,
+                idempotent=False,
+                params={"who": who},
+            )
+
+        async def poll() -> object:
+            with turns.first():
+                return await call("poll")
+
+        try:
+            ordinary = [asyncio.create_task(call(f"object-{i}")) for i in range(60)]
+            await asyncio.sleep(0)  # they are all queued before the poll asks
+            await asyncio.gather(poll(), *ordinary)
+        finally:
+            await api.aclose()
+    assert len(order) == 61
+    assert order.index("poll") <= 4  # the two in flight, then the poll (and a little slack)

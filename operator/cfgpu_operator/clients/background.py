@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from cfgpu_operator import logs, metrics
+from cfgpu_operator.clients import turns
 from cfgpu_operator.errors import ApiError
 
 log = logging.getLogger("cfgpu_operator.poller")
@@ -72,6 +73,10 @@ class Background:
         """Reset per-cycle flags (kicks) before polling."""
 
     async def _run(self) -> None:
+        with turns.first():  # one poll answers every object: it goes before their own calls
+            await self._loop()
+
+    async def _loop(self) -> None:
         while True:
             self._before_poll()
             started = time.monotonic()

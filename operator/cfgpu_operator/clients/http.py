@@ -28,6 +28,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from cfgpu_operator import metrics
+from cfgpu_operator.clients.turns import Turns
 from cfgpu_operator.errors import ApiError, ApiTimeout, RateLimited, Unavailable, redact
 from cfgpu_operator.settings import Settings
 
@@ -159,7 +160,7 @@ class HttpApi:
         # Requests wait their turn here, untimed, never in httpx's pool: a burst queued in
         # the pool spent its timeout waiting for a connection, and a request cancelled there
         # could keep its slot for good (httpcore 1.0), until nothing was sent any more.
-        self._in_flight = asyncio.Semaphore(options.max_in_flight)
+        self._turns = Turns(options.max_in_flight)
         limits = httpx.Limits(
             max_connections=options.max_in_flight + POOL_SPARE,
             max_keepalive_connections=options.max_in_flight,
@@ -229,7 +230,9 @@ class HttpApi:
         body: Any,
     ) -> httpx.Response:
         queued = time.monotonic()
-        async with self._limiter, self._in_flight:
+        # The turn before the limiter: a poll that waits for a turn is served next, and then
+        # waits in the limiter behind at most the other calls in flight.
+        async with self._turns.turn(), self._limiter:
             started = time.monotonic()
             metrics.RATE_LIMIT_WAIT.labels(self.api).observe(started - queued)
             try:

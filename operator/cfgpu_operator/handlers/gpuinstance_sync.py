@@ -1,7 +1,8 @@
 """GpuInstance's adapter for the pipeline: build the view (observe), carry out each action.
 
-Observing reads the account's shared poll; only where the poll cannot tell (an instance it
-does not list, or one just acted on while deleting) does it ask CFGPU directly, once.
+Observing reads the account's shared poll. After a call, it waits for the first poll that
+began after the call; only when such a poll does not list the instance does it ask CFGPU
+directly, once (to tell "gone" from a listing that missed it).
 """
 
 from __future__ import annotations
@@ -148,22 +149,37 @@ class GpuInstanceAdapter:
         return owner if owner and owner != self.me else None
 
     async def _observe(self, account: Account, snapshot: Snapshot, target: str | None) -> Observed:
+        if target is not None and snapshot.cycle <= self.state.acted_cycle:
+            snapshot = await self._after_last_call(account, snapshot)
         fresh = snapshot.cycle > self.state.acted_cycle
         if target is None:
             return Observed(listed=True, fresh=fresh)
         owner = self._owner(target)
         code = snapshot.status_of(target)
-        # While deleting, a poll older than our last call would make us repeat it.
-        if code is not None and code != "RELEASED" and (fresh or not self.deleting):
+        if code == "RELEASED":  # final: even an older poll proves it
+            return Observed(listed=True, gone=True, fresh=fresh, owner=owner)
+        if code is not None:
             record = snapshot.records.get(target)
             found = cfgpu_mapping.instance(target, code, record)
             return Observed(listed=True, instance=found, fresh=fresh, owner=owner)
+        if not fresh:
+            # Not listed by a poll older than our last call: the next poll tells. Asking
+            # CFGPU directly here is one call per object, which at scale starves that poll.
+            return Observed(listed=True, fresh=False, owner=owner)
         return await self._read(account, snapshot, target, owner)
+
+    async def _after_last_call(self, account: Account, snapshot: Snapshot) -> Snapshot:
+        """The first poll that began after this object's last call, when it lands soon
+        (the call kicked the poller); else the snapshot at hand, which the decision treats
+        as not fresh (it waits rather than repeats the call)."""
+        within = self.rt.settings.CFGPU_OPERATOR_POLL_FAST * 2
+        newer = await account.poller.next_snapshot(self.state.acted_cycle, within)
+        return newer or snapshot
 
     async def _read(
         self, account: Account, snapshot: Snapshot, target: str, owner: str | None
     ) -> Observed:
-        """Not (or not freshly) listed: ask CFGPU directly, once."""
+        """Not listed by a poll that began after our last call: ask CFGPU directly, once."""
         try:
             found = await account.client.get_instance_status(target)
         except NotFound as exc:

@@ -69,8 +69,9 @@ class Observed:
     """What the shared poll (and, where it cannot tell, one direct read) showed.
 
     ``instance`` is this object's instance (status.instanceId, or spec.instanceId while
-    adopting); ``gone`` says CFGPU proved it does not exist: absent from the account's
-    complete listing, and its own status call answered "unknown instance".
+    adopting); ``gone`` says CFGPU proved it does not exist: listed as RELEASED, or absent
+    from a complete listing that began after this object's last call and its own status
+    call answered "unknown instance" (or RELEASED).
     """
 
     listed: bool = False  # a poll has answered at least once

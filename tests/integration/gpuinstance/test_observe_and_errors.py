@@ -205,3 +205,23 @@ async def test_wrong_state_answers_mean_observe_again(world: World) -> None:
     assert world.status("racy").get("lastError") is None
     world.cfgpu.clock.advance(3)
     await world.phase("racy", "Running")
+
+
+async def test_a_slow_poll_makes_objects_wait_for_it_not_ask_one_by_one(world: World) -> None:
+    """Each poll shows the account as it was 1 s earlier, several reconcile intervals:
+    objects just created wait for the first poll that began after their create instead of
+    each reading its own status (at scale those reads took the whole rate limit and kept
+    the shared poll stale)."""
+    world.cfgpu.emulator.config.create_seconds = 0
+    for endpoint in ("instance/status", "instance/page"):
+        world.cfgpu.emulator.faults.kind(
+            FaultKind.DELAY_AFTER_COMMIT, endpoint, times=1000, delay=1.0
+        )
+    names = [f"slow-poll-{n}" for n in range(6)]
+    for name in names:
+        world.apply(name)
+    await eventually(
+        lambda: all(settled(world, name) for name in names), within=60, what="all Running"
+    )
+    assert len(world.cfgpu.emulator.calls("instance/create")) == len(names)
+    assert world.cfgpu.emulator.calls("instance/{id}/status") == []
