@@ -16,7 +16,8 @@ async def _hold(t: Turns, name: str, log: list[str], release: asyncio.Event) -> 
 
 
 async def test_priority_waiters_go_first_then_arrival_order() -> None:
-    t, log, release = Turns(1), [], asyncio.Event()
+    t, release = Turns(1), asyncio.Event()
+    log: list[str] = []
     holder = asyncio.create_task(_hold(t, "holder", log, release))
     await asyncio.sleep(0)
     waiting = [asyncio.create_task(_hold(t, f"plain-{i}", log, release)) for i in range(3)]
@@ -34,7 +35,8 @@ async def test_priority_waiters_go_first_then_arrival_order() -> None:
 
 
 async def test_a_cancelled_waiter_does_not_lose_the_slot() -> None:
-    t, log, release = Turns(1), [], asyncio.Event()
+    t, release = Turns(1), asyncio.Event()
+    log: list[str] = []
     holder = asyncio.create_task(_hold(t, "holder", log, release))
     await asyncio.sleep(0)
     gone = asyncio.create_task(_hold(t, "gone", log, release))
