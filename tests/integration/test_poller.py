@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from cfgpu_operator.clients.cfgpu import CfgpuClient
@@ -53,3 +55,40 @@ async def test_one_cycle_is_status_plus_page_whatever_the_instances(cfgpu: Serve
         "instance/status",
         "instance/page",
     ]
+
+
+async def test_a_row_lost_between_pages_marks_the_snapshot_incomplete(cfgpu: ServedCfgpu) -> None:
+    """Paging is not atomic: instances released right after page 1 was read move the rows
+    after them forward, and one is never seen. Such a snapshot cannot prove that a name is
+    free (the operator then searches by name before renting)."""
+    from cfgpu_operator.emulators.cfgpu import actions
+    from tests.integration.test_cfgpu_client_endpoints import request
+
+    emulator = cfgpu.emulator
+    emulator.config.create_seconds = emulator.config.release_seconds = 0
+    emulator.config.stop_seconds = 0
+    emulator.state.set_stock("hz", "nt8cyt3s", 200)
+    async with cfgpu.client() as client:
+        for n in range(120):
+            await client.create_instance(request(f"r{n}"))
+        whole = await Poller(client, fast=1, slow=1).poll_once()
+        assert whole.complete
+        assert len(whole.records) == 120
+
+        account = next(iter(emulator.state.accounts.values()))
+        first_page = emulator._page_content
+
+        def then_release_five(owner: Any, query: dict[str, Any]) -> dict[str, Any]:
+            content = first_page(owner, query)
+            if query.get("currentPage") == 1:
+                for row in content["records"][:5]:
+                    actions.stop(emulator.state, account, row["instanceId"])
+                    emulator.state.settle()
+                    actions.release(emulator.state, account, row["instanceId"])
+            return content
+
+        emulator._page_content = then_release_five  # type: ignore[method-assign,assignment]
+        torn = await Poller(client, fast=1, slow=1).poll_once()
+    assert not torn.complete
+    assert len([code for code in torn.statuses.values() if code != "RELEASED"]) == 120
+    assert len(torn.records) == 115  # the 5 released moved 5 rows onto page 1, unseen

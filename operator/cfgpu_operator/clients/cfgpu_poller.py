@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cfgpu_operator.clients.background import Polling
 from cfgpu_operator.clients.cfgpu import CfgpuClient
@@ -26,9 +27,22 @@ class Snapshot:
     cycle: int  # numbered when the cycle began: it shows nothing done after that
     statuses: dict[str, str]
     records: dict[str, InstanceRecord] = field(default_factory=dict)
+    # Every instance of the status list has its page row. Paging is not atomic: a row can
+    # move to a page already read when instances before it are released meanwhile.
+    complete: bool = False
 
     def status_of(self, instance_id: str) -> str | None:
         return self.statuses.get(instance_id)
+
+    @cached_property
+    def named(self) -> dict[str, list[tuple[str, str, str]]]:
+        """(id, name, statusCode) of the rows, by name: looked up once per create."""
+        out: dict[str, list[tuple[str, str, str]]] = {}
+        for r in self.records.values():
+            out.setdefault(r.instance_name, []).append(
+                (r.instance_id, r.instance_name, r.status_code)
+            )
+        return out
 
     @property
     def transient(self) -> bool:
@@ -79,9 +93,10 @@ class Poller(Polling):
             s.instance_id: s.status_code for s in await self.client.list_instance_statuses()
         }
         records = {r.instance_id: r async for r in self.client.iter_instances(page_size=100)}
+        complete = all(i in records for i, code in statuses.items() if code != "RELEASED")
         for instance_id, record in records.items():
             statuses.setdefault(instance_id, record.status_code)
-        snapshot = Snapshot(cycle, statuses, records)
+        snapshot = Snapshot(cycle, statuses, records, complete)
         self.snapshot, self.last_error, self.failures = snapshot, None, 0
         async with self._changed:
             self._changed.notify_all()

@@ -41,6 +41,8 @@ async def test_cfgpu_calls_do_not_grow_with_objects(world: World) -> None:
         what="all Running, with every fact recorded",
     )
     calls = world.cfgpu.emulator.calls
+    # Renting took one call each: the name was looked up in the shared poll, not searched.
+    assert [c for c in calls("instance/page") if (c.body or {}).get("keyWord")] == []
     before = len(calls())
     status_writes = len(status_patches(world))
     started = time.monotonic()
