@@ -11,16 +11,17 @@ import kopf
 from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.gpuinstance_sync import KIND, GpuInstanceAdapter
 from cfgpu_operator.handlers.objects import ObjectState
-from cfgpu_operator.handlers.pipeline import first_values, run_delete, run_sync
+from cfgpu_operator.handlers.pipeline import Target, first_values, run_delete, run_sync
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.models.gpuinstance import PLURAL
+from cfgpu_operator.reconcile import status as status_fields
+from cfgpu_operator.reconcile.decision import Decision
 from cfgpu_operator.reconcile.gpuinstance_view import Act
 
 RESOURCE = (GROUP, VERSION, PLURAL)
-# Recording the name is a status write: come straight back to rent.
-AFTER_INTENT = 0.1
+INTENT_RETRY = 2.0  # seconds before trying again to store the instance name
 
 
 def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
@@ -32,9 +33,15 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         def build(status: Mapping[str, Any], state: ObjectState) -> GpuInstanceAdapter:
             return GpuInstanceAdapter(rt, body, status, state, owners)
 
-        decision = await run_sync(rt, KIND, uid, body, patch, build)
-        if decision is not None and decision.act is Act.RECORD_INTENT:
-            requeue.wait("recorded the instance name; renting next", AFTER_INTENT)
+        async def follow(adapter: Any, decision: Decision[Act], target: Target) -> bool:
+            if decision.act is Act.RECORD_INTENT:
+                await _store_intent(rt, target)
+                return True
+            # A call went through: look at what it did (the look waits for the first poll
+            # that began after it) and write that in the same status patch.
+            return bool(adapter.called)
+
+        await run_sync(rt, KIND, uid, body, patch, build, follow)
 
     register_reconcile(registry, RESOURCE, "gpuinstance", sync, interval)
 
@@ -52,4 +59,29 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         def build(status: Mapping[str, Any], state: ObjectState) -> GpuInstanceAdapter:
             return GpuInstanceAdapter(rt, body, status, state, owners, deleting=True)
 
-        await run_delete(rt, KIND, uid, body, patch, build, Act.FINISH)
+        async def follow(adapter: Any, decision: Decision[Act], target: Target) -> bool:
+            # Stop, then release, then see it gone: one handler run when CFGPU is quick.
+            return decision.act is not Act.FINISH and bool(adapter.called)
+
+        await run_delete(rt, KIND, uid, body, patch, build, Act.FINISH, follow)
+
+
+async def _store_intent(rt: Runtime, target: Target) -> None:
+    """The instance name must be stored before anything is rented: after a crash it is how
+    the instance is found again. Written now, and left out of Kopf's patch at the end."""
+    written = dict(target.patch.pop("status", None) or {})
+    meta = target.body.metadata
+    try:
+        await rt.write_status(PLURAL, str(meta.namespace), str(meta.name), written)
+    except Exception as exc:  # whatever failed, the name is not stored: do not rent
+        target.patch.setdefault("status", {}).update(written)
+        requeue.wait(f"could not store the instance name yet ({_reason(exc)})", INTENT_RETRY)
+    target.state.remember({"status": written})
+    merged = status_fields.overlay(target.current, written)
+    target.current.clear()
+    target.current.update(merged)  # what the next reconcile starts from
+
+
+def _reason(exc: Exception) -> str:
+    status, reason = getattr(exc, "status", None), getattr(exc, "reason", None)
+    return f"HTTP {status} {reason}" if status else type(exc).__name__

@@ -63,6 +63,7 @@ class GpuInstanceAdapter:
         self.owners = owners  # instance id -> "namespace/name" of the object managing it
         self.spec, self.status = parse(body, status, GpuInstanceSpec, GpuInstanceStatus)
         self.account: Account | None = None
+        self.called = False  # a call that changes something on CFGPU went through
 
     # -- observe ----------------------------------------------------------------------------
 
@@ -233,11 +234,12 @@ class GpuInstanceAdapter:
             return Outcome(error=exc)
         self.state.acted_cycle = account.poller.begun
         account.poller.kick()  # one prompt poll to see what the call did
+        self.called = True
         return outcome
 
     async def _create(self, account: Account, decision: Decision[Act]) -> Outcome:
         name = str(decision.args["name"])
-        found = await _named(account, name)
+        found = await self._find(account, name)
         if found.kind == "ambiguous":
             return Outcome(ambiguous=found.instance_ids)
         if found.kind == "one":
@@ -247,6 +249,16 @@ class GpuInstanceAdapter:
                 self.rt.claim(instance_id, self.uid, self.me)
             return Outcome(instance_id=instance_id, found_by_name=owner is None, owner=owner)
         return await self._rent(account, name)
+
+    async def _find(self, account: Account, name: str) -> Match:
+        """Instances named ``name``: from the shared poll when it lists every instance and
+        began after this object's last call (no call at all), else by CFGPU's search."""
+        snapshot = account.poller.snapshot
+        if snapshot is not None and snapshot.cycle <= self.state.acted_cycle:
+            snapshot = await self._after_last_call(account, snapshot)
+        if snapshot and snapshot.complete and snapshot.cycle > self.state.acted_cycle:
+            return match_by_name(snapshot.named.get(name, ()), name)
+        return await _named(account, name)
 
     async def _rent(self, account: Account, name: str) -> Outcome:
         spec, catalog = self.spec, account.catalog

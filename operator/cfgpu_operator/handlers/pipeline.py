@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 import kopf
@@ -23,6 +23,7 @@ from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.handlers.observability import count_error, reconciling
 from cfgpu_operator.handlers.runtime import Runtime
+from cfgpu_operator.models.common import FINALIZER
 from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.decision import Decision, Gate
 from cfgpu_operator.reconcile.verdicts import retry_delay
@@ -66,19 +67,33 @@ def first_values(index: Any) -> dict[Any, Any]:
     return {key: next(iter(values), None) for key, values in index.items()}
 
 
+# Whether to reconcile again at once, on the status written so far (it may store part of
+# that status first): the step just taken is one whose result is worth waiting for.
+Follow = Callable[[Adapter[Any, Any, Any], Decision[Any], "Target"], Awaitable[bool]]
+FOLLOW_UPS = 3  # back-to-back reconciles in one handler run: intent, create, first look
+
+
 async def run_sync(
-    rt: Runtime, kind: str, uid: str, body: kopf.Body, patch: kopf.Patch, build: Build
+    rt: Runtime,
+    kind: str,
+    uid: str,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    build: Build,
+    follow: Follow | None = None,
 ) -> Decision[Any] | None:
-    """One reconcile under the object's lock; None when the stored object cannot be read."""
+    """One reconcile under the object's lock, and the follow-ups ``follow`` asks for; None
+    when the stored object cannot be read. Kopf writes the status once, when the handler
+    returns."""
     state = rt.state(uid)
     async with state.lock:
         with reconciling(kind, uid, body, patch, state) as status:
+            target = Target(body, patch, state, status, rt.settings)
             try:
-                adapter = build(status, state)
+                return await _reconcile_on(build, target, follow)
             except InvalidObject as exc:
                 log.error("cannot read the stored object (%s); not acting on it", exc)
                 return None
-            return await reconcile(adapter, Target(body, patch, state, status, rt.settings))
 
 
 async def run_delete(
@@ -89,22 +104,40 @@ async def run_delete(
     patch: kopf.Patch,
     build: Build,
     finish: object,
+    follow: Follow | None = None,
 ) -> None:
-    """One deletion step; returns once the decision is ``finish`` (Kopf then drops the
-    finalizer), else asks to come back, quietly, after the gate's delay."""
+    """One deletion step (and its follow-ups); returns once the decision is ``finish`` (Kopf
+    then drops the finalizer), else asks to come back, quietly, after the gate's delay."""
     state = rt.state(uid)
     async with state.lock:
         with logs.about(kind, body.metadata.namespace, body.metadata.name):
             status = state.view(body)
             try:
                 target = Target(body, patch, state, status, rt.settings)
-                decision = await reconcile(build(status, state), target)
+                decision = await _reconcile_on(build, target, follow)
             finally:
                 state.remember(patch)
     if decision.act is not finish:
         message = _ready_message(decision.status) or f"waiting to delete {kind}"
         requeue.wait(message, requeue_delay(decision.gate, state, rt.settings))
+    if list(body.metadata.get("finalizers") or []) == [FINALIZER]:
+        # The object is gone once Kopf drops the finalizer: a last status write is unread.
+        patch.pop("status", None)
     await rt.forget(uid)
+
+
+async def _reconcile_on(build: Build, target: Target, follow: Follow | None) -> Decision[Any]:
+    """Reconcile, then again while ``follow`` asks, each time on the status written so far."""
+    adapter = build(target.current, target.state)
+    decision = await reconcile(adapter, target)
+    for _ in range(FOLLOW_UPS):
+        if follow is None or not await follow(adapter, decision, target):
+            break
+        status = status_fields.overlay(target.current, dict(target.patch.get("status") or {}))
+        target = replace(target, current=status)
+        adapter = build(status, target.state)
+        decision = await reconcile(adapter, target)
+    return decision
 
 
 def _ready_message(status: Mapping[str, Any]) -> str:

@@ -4,6 +4,8 @@ cache), per-object memory, and which object claimed which instance."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from cfgpu_operator import metrics
@@ -13,6 +15,7 @@ from cfgpu_operator.handlers import accounts
 from cfgpu_operator.handlers.accounts import Account, SafeAccount
 from cfgpu_operator.handlers.credentials import CredentialsError, Secrets, Tokens
 from cfgpu_operator.handlers.objects import ObjectState
+from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.settings import Settings
 
 __all__ = ["Account", "CredentialsError", "ObjectState", "Runtime", "SafeAccount"]
@@ -101,6 +104,22 @@ class Runtime:
 
             self._kube = client.CoreV1Api(self.api_client())
         return self._kube
+
+    async def write_status(
+        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
+        """Merge-patch an object's status now, not when the handler ends (kopf.Patch); for
+        what must be stored before a call that costs money."""
+        api = self.custom_objects()
+        await asyncio.to_thread(
+            api.patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            plural,
+            name,
+            {"status": dict(status)},
+        )
 
     def custom_objects(self) -> Any:
         """A kubernetes CustomObjectsApi (sync: call it through asyncio.to_thread)."""
