@@ -267,3 +267,43 @@ def test_forced_error_status_can_still_be_stopped_and_released(world: World) -> 
     world.act("release", instance_id)
     world.clock.advance(2)
     assert world.status(instance_id) == "RELEASED"
+
+
+def test_a_request_touches_only_instances_with_something_due() -> None:
+    """The emulator must hold 10,000 instances at flat cost per request, or a scale
+    benchmark measures it instead of the operator: settling looks only at what is due."""
+    world = World(balance=1e9)
+    world.state.set_stock("hz", RTX4090, 1000)
+    ids = [world.create(instanceName=f"flat-{n}") for n in range(500)]
+    world.clock.advance(10)
+    world.state.settle()  # all 500 become RUNNING: each is due once
+    touched: list[str] = []
+    settle_one = world.state._settle_one
+
+    def counting(instance: Any, now: float) -> None:
+        touched.append(instance.id)
+        settle_one(instance, now)
+
+    world.state._settle_one = counting  # type: ignore[method-assign]
+    actions.stop(world.state, world.account, ids[0])
+    world.clock.advance(10)
+    for _ in range(20):
+        world.state.settle()
+    assert touched == [ids[0]]
+    assert world.state.instances[ids[0]].status == "CLOSED"
+
+
+def test_billing_per_account_is_exact_across_instances() -> None:
+    """Three instances running for different spans cost exactly their GPU-hours."""
+    world = World(balance=1000.0)
+    first, second, third = (world.create(instanceName=f"b{n}") for n in range(3))
+    world.clock.advance(5)  # all RUNNING at t=5
+    world.state.settle()
+    world.clock.advance(3600)  # t=3605
+    actions.stop(world.state, world.account, first)  # STOPPING from t=3605: no more cost
+    world.clock.advance(3600)  # t=7205
+    actions.stop(world.state, world.account, second)
+    world.clock.advance(3600)  # t=10805
+    hours = 1 + 2 + 3  # first, second, third
+    assert world.balance() == pytest.approx(1000.0 - 1.89 * hours)
+    assert world.state.instances[third].status == "RUNNING"

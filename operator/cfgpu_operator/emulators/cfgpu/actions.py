@@ -91,6 +91,7 @@ def _check_usage_balance(state: CfgpuState, instance: Instance) -> None:
 
 def create(state: CfgpuState, account: Account, body: dict[str, Any]) -> Instance:
     _check_create(state, body)
+    state.settle()  # the balance as of now
     now = state.clock.now()
     instance_id = state.new_id()
     instance = Instance(
@@ -107,7 +108,6 @@ def create(state: CfgpuState, account: Account, body: dict[str, Any]) -> Instanc
         data_expand_gb=body.get("expandSize", 0),
         status="CREATING",
         create_time=now,
-        billed_until=now,
     )
     if instance.prepaid:
         cost = _upfront_cost(state, instance)
@@ -126,6 +126,7 @@ def create(state: CfgpuState, account: Account, body: dict[str, Any]) -> Instanc
         )
     state.instances[instance_id] = instance
     state.begin(instance, "CREATING", "RUNNING", state.config.create_seconds)
+    state.order_changed()
     return instance
 
 

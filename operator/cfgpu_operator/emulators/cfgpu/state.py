@@ -7,6 +7,8 @@ into the ``success:false`` envelope.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 import string
 from dataclasses import dataclass
@@ -78,7 +80,17 @@ class EmulatorConfig:
 @dataclass
 class Account:
     name: str
-    balance: float  # CNY
+    balance: float  # CNY, as of ``accrued_at``
+    # What its RUNNING pay-as-you-go instances cost per hour together, since ``accrued_at``:
+    # billing is per account, so bringing the clock up to date is O(accounts), not O(N).
+    running_rate: float = 0.0
+    accrued_at: float | None = None
+
+    def accrue(self, until: float) -> None:
+        if self.accrued_at is not None and until > self.accrued_at:
+            self.balance -= self.running_rate * (until - self.accrued_at) / HOUR
+        if self.accrued_at is None or until > self.accrued_at:
+            self.accrued_at = until
 
 
 @dataclass
@@ -100,7 +112,6 @@ class Instance:
     stop_time: float | None = None
     released_at: float | None = None
     pending: tuple[str, float] | None = None  # (next status, when)
-    billed_until: float = 0.0
 
     @property
     def prepaid(self) -> bool:
@@ -130,6 +141,10 @@ class CfgpuState:
             for gpu in catalog.gpus
         }
         self._random = random.Random(seed)  # noqa: S311 - reproducible ids, not secrets
+        self._due: list[tuple[float, int, str]] = []  # (when, tie-break, instance id)
+        self._sequence = itertools.count()
+        self._order_version = 0
+        self._visible: dict[str, tuple[tuple[int, int, str], list[Instance]]] = {}
 
     # -- accounts and test hooks ---------------------------------------------------------
 
@@ -144,11 +159,11 @@ class CfgpuState:
     def force_status(self, instance_id: str, status: str) -> None:
         """Put an instance straight into a status (ERROR, or drift done out of band)."""
         instance = self.instances[instance_id]
-        self._bill(instance, self.clock.now())
-        instance.status = status
+        now = self.clock.now()
+        self.set_status(instance, status, now)
         instance.pending = None
         if status == "RELEASED":
-            self._released(instance, self.clock.now())
+            self._released(instance, now)
 
     def get(self, instance_id: str) -> Instance:
         self.settle()
@@ -157,21 +172,32 @@ class CfgpuState:
     # -- the clock ---------------------------------------------------------------------------
 
     def settle(self) -> None:
-        """Bring every instance up to the clock: finish due transitions, expire, forget."""
+        """Bring the account up to the clock: finish due transitions, expire, forget. Only
+        instances with something due are touched (a heap of due times), so a request costs
+        the same with 10 instances or 10,000."""
         now = self.clock.now()
-        for instance in list(self.instances.values()):
+        while self._due and self._due[0][0] <= now:
+            _, _, instance_id = heapq.heappop(self._due)
+            instance = self.instances.get(instance_id)
+            if instance is None:
+                continue
             self._settle_one(instance, now)
-            self._bill(instance, now)
             gone = instance.released_at
             if gone is not None and now - gone >= self.config.released_retention_seconds:
                 del self.instances[instance.id]
+                self.order_changed()
+        for account in self.accounts.values():
+            account.accrue(now)
+
+    def schedule(self, instance: Instance, when: float) -> None:
+        """Look at ``instance`` again once the clock reaches ``when``."""
+        heapq.heappush(self._due, (when, next(self._sequence), instance.id))
 
     def _settle_one(self, instance: Instance, now: float) -> None:
         if instance.pending and instance.pending[1] <= now:
             status, when = instance.pending
-            self._bill(instance, when)
             instance.pending = None
-            instance.status = status
+            self.set_status(instance, status, when)
             if status == "CLOSED":
                 instance.stop_time = when
             if status == "RELEASED":
@@ -180,25 +206,33 @@ class CfgpuState:
         if since is None or instance.status in ("RELEASING", "RELEASED"):
             return
         if instance.status != "CLOSED":
-            instance.status, instance.pending = "CLOSED", None
+            self.set_status(instance, "CLOSED", now - since)
+            instance.pending = None
             instance.stop_time = now - since
         if since >= self.config.expired_release_seconds:
-            instance.status = "RELEASED"
+            self.set_status(instance, "RELEASED", now)
             self._released(instance, now)
+        else:
+            self.schedule(instance, now - since + self.config.expired_release_seconds)
 
     def _released(self, instance: Instance, when: float) -> None:
         instance.released_at = when
         key = (instance.region_code, instance.gpu_type)
         self.stock[key] = self.stock.get(key, 0) + instance.gpu_num
+        self.schedule(instance, when + self.config.released_retention_seconds)
+        self.order_changed()
 
-    def _bill(self, instance: Instance, until: float) -> None:
-        """Pay-as-you-go instances cost their hourly price while RUNNING."""
-        if instance.prepaid or instance.status != "RUNNING" or until <= instance.billed_until:
-            instance.billed_until = max(instance.billed_until, until)
-            return
-        hours = (until - instance.billed_until) / HOUR
-        instance.account.balance -= self.hourly_price(instance) * hours
-        instance.billed_until = until
+    def set_status(self, instance: Instance, status: str, when: float) -> None:
+        """Change the status at ``when``; a pay-as-you-go instance costs while RUNNING."""
+        account = instance.account
+        account.accrue(when)
+        account.running_rate -= self._rate(instance)
+        instance.status = status
+        account.running_rate += self._rate(instance)
+
+    def _rate(self, instance: Instance) -> float:
+        running = not instance.prepaid and instance.status == "RUNNING"
+        return self.hourly_price(instance) if running else 0.0
 
     def hourly_price(self, instance: Instance) -> float:
         gpu = self.catalog.gpu(instance.gpu_type)
@@ -207,9 +241,11 @@ class CfgpuState:
     def begin(self, instance: Instance, transient: str, final: str, delay: float) -> None:
         """Enter a transient status that becomes ``final`` after ``delay`` clock seconds."""
         now = self.clock.now()
-        self._bill(instance, now)
-        instance.status = transient
+        self.set_status(instance, transient, now)
         instance.pending = (final, now + delay)
+        self.schedule(instance, now + delay)
+        if instance.expire_time is not None:
+            self.schedule(instance, instance.expire_time)
 
     # -- lookups -------------------------------------------------------------------------------
 
@@ -221,11 +257,23 @@ class CfgpuState:
         return instance
 
     def visible(self, account: Account) -> list[Instance]:
+        """The account's instances, newest first (kept until an instance comes or goes: a
+        poll reads it once per page)."""
         self.settle()
+        key = (self._order_version, len(self.instances), account.name)
+        cached = self._visible.get(account.name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         mine = [i for i in self.instances.values() if i.account is account]
         if not self.config.list_released:
             mine = [i for i in mine if i.status != "RELEASED"]
-        return sorted(mine, key=lambda i: (-i.create_time, i.id))
+        ordered = sorted(mine, key=lambda i: (-i.create_time, i.id))
+        self._visible[account.name] = (key, ordered)
+        return ordered
+
+    def order_changed(self) -> None:
+        """An instance came or went (the listing order must be computed again)."""
+        self._order_version += 1
 
     def new_id(self) -> str:
         alphabet = string.ascii_lowercase + string.digits
