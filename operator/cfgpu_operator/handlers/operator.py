@@ -16,7 +16,7 @@ from aiohttp import web
 from cfgpu_operator import logs, metrics
 from cfgpu_operator.handlers import gpuinstance, leader, requeue, safeworkload
 from cfgpu_operator.handlers.runtime import Runtime
-from cfgpu_operator.models.common import FINALIZER, GROUP
+from cfgpu_operator.models.common import FINALIZER, KOPF_STATUS
 from cfgpu_operator.settings import Settings
 
 
@@ -33,9 +33,11 @@ def build(settings: Settings, rt: Runtime | None = None) -> tuple[kopf.OperatorR
     @kopf.on.startup(id="configure", registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.persistence.finalizer = FINALIZER
-        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix=GROUP, key="last-handled-configuration"
+        # Kopf's records go into status, not annotations: a handler's result is then one
+        # status write instead of a status write plus a metadata write.
+        settings.persistence.progress_storage = kopf.StatusProgressStorage(name=KOPF_STATUS)
+        settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(
+            name=KOPF_STATUS, field="status.{name}.lastHandledConfiguration"
         )
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 300

@@ -11,6 +11,7 @@ GROUP = "cfgpu.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 FINALIZER = f"{GROUP}/finalizer"
+KOPF_STATUS = "kopf"  # the status field where Kopf keeps its records (last spec, progress)
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 CATEGORY = "cfgpu"
 
