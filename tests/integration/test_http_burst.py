@@ -4,13 +4,15 @@ out waiting for a connection, and no more than the configured number are ever in
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 from aiohttp import web
 
 from cfgpu_operator.clients import turns
-from cfgpu_operator.clients.http import ClientOptions, HttpApi
+from cfgpu_operator.clients.http import STUCK_AFTER, ClientOptions, HttpApi
 from cfgpu_operator.emulators.serving import serve
+from tests.helpers import eventually
 
 SERVER_DELAY = 0.05  # each answer takes this long: the server is slow, not the client
 
@@ -87,3 +89,34 @@ async def test_a_poll_goes_before_the_calls_already_waiting() -> None:
             await api.aclose()
     assert len(order) == 61
     assert order.index("poll") <= 4  # the two in flight, then the poll (and a little slack)
+
+
+async def test_a_client_that_stops_sending_counts_as_stuck() -> None:
+    """Calls wait and nothing was sent or answered for a minute: liveness fails (the pod is
+    restarted) instead of instances staying billed behind a client that sends nothing."""
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_get("/x", answer)
+    options = ClientOptions(timeout=5, rate_limit=1000, max_in_flight=1)
+    async with serve(app) as url:
+        api = HttpApi(api="cfgpu", base_url=url, headers={}, secrets=(), options=options)
+        try:
+            late = time.monotonic() + STUCK_AFTER + 1
+            assert api.stuck(now=late) is None  # quiet, but nothing waits: idle, not stuck
+            async with api._turns.turn():  # the only slot, never given back (a leak)
+                waiting = asyncio.create_task(
+                    api.call("GET", "/x", endpoint="x", parse=httpx.Response.json, idempotent=True)
+                )
+                await eventually(lambda: api._turns.queued == 1, what="the call waits")
+                assert api.stuck() is None  # not yet a minute
+                reason = api.stuck(now=late)
+                assert reason is not None
+                assert reason.startswith("the cfgpu client sent nothing for 6")
+                assert reason.endswith("while 1 calls wait")
+            assert await waiting == {"ok": True}
+            assert api.stuck(now=late - 1) is None  # it sent again
+        finally:
+            await api.aclose()

@@ -168,3 +168,18 @@ async def test_background_tasks_do_not_inherit_the_object_tag() -> None:
     await asyncio.sleep(0.01)
     await loop.stop()
     assert seen == [None]
+
+
+async def test_liveness_names_a_stuck_api_client() -> None:
+    from cfgpu_operator.handlers.runtime import Runtime
+    from cfgpu_operator.settings import Settings
+
+    rt = Runtime(Settings(CFGPU_API_URL="http://127.0.0.1:9"))  # never called
+    account = rt.account("t0ken-of-the-test", "uid-1")
+    try:
+        assert rt.stalled_pollers() == []
+        stuck = "the cfgpu client sent nothing for 61s while 3 calls wait"
+        account.client._http.stuck = lambda now=None: stuck  # type: ignore[method-assign]
+        assert rt.stalled_pollers() == [stuck]
+    finally:
+        await rt.close()

@@ -40,6 +40,8 @@ T = TypeVar("T")
 BODY_EXCERPT = 200
 # Pool connections beyond the in-flight bound, so a request never waits for one.
 POOL_SPARE = 4
+# Calls waiting while nothing was sent for this long: the client is stuck (liveness fails).
+STUCK_AFTER = 60.0
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ class HttpApi:
         # the pool spent its timeout waiting for a connection, and a request cancelled there
         # could keep its slot for good (httpcore 1.0), until nothing was sent any more.
         self._turns = Turns(options.max_in_flight)
+        self._last_sent = time.monotonic()  # or answered
         limits = httpx.Limits(
             max_connections=options.max_in_flight + POOL_SPARE,
             max_keepalive_connections=options.max_in_flight,
@@ -176,6 +179,15 @@ class HttpApi:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+    def stuck(self, now: float | None = None) -> str | None:
+        """Why this client counts as stuck: calls wait, and none was sent or answered for
+        ``STUCK_AFTER`` seconds (every call is timed, so a healthy one moves on)."""
+        waiting = self._turns.queued
+        quiet = (time.monotonic() if now is None else now) - self._last_sent
+        if waiting and quiet > STUCK_AFTER:
+            return f"the {self.api} client sent nothing for {quiet:.0f}s while {waiting} calls wait"
+        return None
 
     async def call(
         self,
@@ -233,7 +245,7 @@ class HttpApi:
         # The turn before the limiter: a poll that waits for a turn is served next, and then
         # waits in the limiter behind at most the other calls in flight.
         async with self._turns.turn(), self._limiter:
-            started = time.monotonic()
+            started = self._last_sent = time.monotonic()
             metrics.RATE_LIMIT_WAIT.labels(self.api).observe(started - queued)
             try:
                 with metrics.API_DURATION.labels(self.api, endpoint).time():
@@ -251,6 +263,8 @@ class HttpApi:
                 raise self._transport_error(ApiTimeout, endpoint, "timed out", exc) from None
             except httpx.TransportError as exc:
                 raise self._transport_error(Unavailable, endpoint, "unreachable", exc) from None
+            finally:
+                self._last_sent = time.monotonic()
         log.debug(
             "%s %s %s -> HTTP %d in %.0f ms",
             self.api,
@@ -319,3 +333,6 @@ class ApiClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    def stuck(self) -> str | None:
+        return self._http.stuck()

@@ -87,10 +87,13 @@ class Runtime:
         return 3 * s.CFGPU_OPERATOR_POLL_SLOW + 3 * per_call
 
     def stalled_pollers(self) -> list[str]:
-        """Why pollers count as stalled (for liveness); empty while all are healthy."""
+        """Why pollers or API clients count as stalled (for liveness); empty while all are
+        healthy."""
         pollers: list[Background] = [a.poller for a in self._cfgpu.all()]
         pollers += [a.poller for a in self._safe.all()]
-        return [reason for p in pollers if (reason := p.stalled()) is not None]
+        clients = [a.client for a in self._cfgpu.all()] + [a.client for a in self._safe.all()]
+        reasons = [p.stalled() for p in pollers] + [c.stuck() for c in clients]
+        return [reason for reason in reasons if reason is not None]
 
     async def close(self) -> None:
         await accounts.close(self._cfgpu.clear())
