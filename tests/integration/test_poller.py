@@ -57,6 +57,44 @@ async def test_one_cycle_is_status_plus_page_whatever_the_instances(cfgpu: Serve
     ]
 
 
+async def test_the_listing_is_read_again_only_when_it_can_have_changed(
+    cfgpu: ServedCfgpu,
+) -> None:
+    """A steady account costs one call per cycle: the pages behind the status list are read
+    again for a new instance, a changed status, a call an object made, or their age."""
+    from cfgpu_operator.clients import cfgpu_poller
+    from cfgpu_operator.emulators.cfgpu import actions
+    from tests.integration.test_cfgpu_client_endpoints import request
+
+    emulator = cfgpu.emulator
+    emulator.config.create_seconds = emulator.config.stop_seconds = 0
+    now = [0.0]
+    async with cfgpu.client() as client:
+        first = await client.create_instance(request("steady-0"))
+        p = Poller(client, fast=1, slow=1, clock=lambda: now[0])
+
+        async def cycle() -> list[str]:
+            before = len(emulator.calls())
+            await p.poll_once()
+            return [c.endpoint for c in emulator.calls()[before:]]
+
+        assert await cycle() == ["instance/status", "instance/page"]  # first look
+        assert await cycle() == ["instance/status"]  # nothing changed
+        second = await client.create_instance(request("steady-1"))
+        assert await cycle() == ["instance/status", "instance/page"]  # a new instance
+        assert second in (p.snapshot.records if p.snapshot else {})
+        assert await cycle() == ["instance/status"]
+        account = next(iter(emulator.state.accounts.values()))
+        actions.stop(emulator.state, account, first)  # out of band: the status changes
+        assert await cycle() == ["instance/status", "instance/page"]
+        assert await cycle() == ["instance/status"]
+        p.refresh()  # an object made a call
+        assert await cycle() == ["instance/status", "instance/page"]
+        now[0] += cfgpu_poller.RECORDS_MAX_AGE
+        assert await cycle() == ["instance/status", "instance/page"]  # old enough
+        assert await cycle() == ["instance/status"]
+
+
 async def test_a_row_lost_between_pages_marks_the_snapshot_incomplete(cfgpu: ServedCfgpu) -> None:
     """Paging is not atomic: instances released right after page 1 was read move the rows
     after them forward, and one is never seen. Such a snapshot cannot prove that a name is

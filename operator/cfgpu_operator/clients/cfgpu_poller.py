@@ -1,9 +1,13 @@
 """One background poll per token, shared by every object that uses the token.
 
-Each cycle is instance/status plus instance/page (one page per 100 instances), however many
-GpuInstances there are. It polls fast while anything is in a transient state or an object
-asked for news, slowly otherwise, with jitter; after failures it backs off towards the slow
-interval and keeps serving the last good snapshot.
+Each cycle is instance/status, however many GpuInstances there are; the listing behind it
+(instance/page, one page per 100 instances: names, images, expiry) is read again only when
+the statuses show something it does not (a new instance, a changed status), when an object
+changed something, once it is ``RECORDS_MAX_AGE`` old, and every cycle while a prepaid
+instance has not expired (CFGPU's expiry flags change with its clock, not with the status).
+It polls fast while anything is in a transient state or an object asked for news, slowly
+otherwise, with jitter; after failures it backs off towards the slow interval and keeps
+serving the last good snapshot.
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ class Snapshot:
         return any(code in TRANSIENT_STATUSES for code in self.statuses.values())
 
 
+# The listing is read again at least this often: what changes without a status change (an
+# expiry renewed on the console) shows within this time.
+RECORDS_MAX_AGE = 600.0
+
+
 class Poller(Polling):
     _name = "cfgpu-poller"
     api = "cfgpu"
@@ -68,10 +77,20 @@ class Poller(Polling):
         self.last_error: ApiError | None = None
         self.failures = 0
         self.begun = 0  # cycles started so far
+        self.took = 0.0  # seconds the last successful cycle took
         self._changed = asyncio.Condition()
+        self._records: dict[str, InstanceRecord] = {}
+        self._records_at = float("-inf")  # clock time the listing was last read
+        self._refresh = True  # an object changed something: read the listing next cycle
+        self._expiry_ahead = False  # a listed prepaid instance has not expired yet
 
     def busy(self) -> bool:
         return self.snapshot is not None and self.snapshot.transient
+
+    def refresh(self) -> None:
+        """An object changed something on CFGPU: the next cycle, soon, reads the listing."""
+        self._refresh = True
+        self.kick()
 
     async def next_snapshot(self, after_cycle: int, within: float) -> Snapshot | None:
         """Wait for a snapshot newer than ``after_cycle`` (or give up after ``within`` s)."""
@@ -88,16 +107,35 @@ class Poller(Polling):
         # Counted at the start: a cycle that began before a call and ended after it may not
         # show the call, so it must not look newer than the call.
         self.begun += 1
-        cycle = self.begun
+        cycle, started = self.begun, self._clock()
         statuses = {
             s.instance_id: s.status_code for s in await self.client.list_instance_statuses()
         }
-        records = {r.instance_id: r async for r in self.client.iter_instances(page_size=100)}
+        if self._listing_due(statuses, started):
+            self._refresh = False
+            self._records = {
+                r.instance_id: r async for r in self.client.iter_instances(page_size=100)
+            }
+            self._records_at = started
+            self._expiry_ahead = any(
+                r.expire_time and r.expired_code != 1 for r in self._records.values()
+            )
+        records = self._records
         complete = all(i in records for i, code in statuses.items() if code != "RELEASED")
         for instance_id, record in records.items():
             statuses.setdefault(instance_id, record.status_code)
         snapshot = Snapshot(cycle, statuses, records, complete)
         self.snapshot, self.last_error, self.failures = snapshot, None, 0
+        self.took = self._clock() - started
         async with self._changed:
             self._changed.notify_all()
         return snapshot
+
+    def _listing_due(self, statuses: dict[str, str], now: float) -> bool:
+        if self._refresh or self._expiry_ahead or now - self._records_at >= RECORDS_MAX_AGE:
+            return True
+        known = self._records
+        return any(
+            code != "RELEASED" and (i not in known or known[i].status_code != code)
+            for i, code in statuses.items()
+        ) or any(i not in statuses for i in known)

@@ -173,7 +173,8 @@ class GpuInstanceAdapter:
         """The first poll that began after this object's last call, when it lands soon
         (the call kicked the poller); else the snapshot at hand, which the decision treats
         as not fresh (it waits rather than repeats the call)."""
-        within = self.rt.settings.CFGPU_OPERATOR_POLL_FAST * 2
+        # The kicked poll begins within the fast interval; under load a cycle takes longer.
+        within = 2 * (self.rt.settings.CFGPU_OPERATOR_POLL_FAST + account.poller.took)
         newer = await account.poller.next_snapshot(self.state.acted_cycle, within)
         return newer or snapshot
 
@@ -233,7 +234,7 @@ class GpuInstanceAdapter:
         except ApiError as exc:
             return Outcome(error=exc)
         self.state.acted_cycle = account.poller.begun
-        account.poller.kick()  # one prompt poll to see what the call did
+        account.poller.refresh()  # one prompt poll, listing and all, to see what it did
         self.called = True
         return outcome
 

@@ -187,7 +187,8 @@ async def test_deleted_secret_does_not_leak_an_instance(world: World) -> None:
     "slow",
     [
         # the poll ends long after the handler's call: retries must not act on the old one
-        Fault(FaultKind.LATENCY, "instance/page", delay=1.5, times=1000),
+        # (its status list is read 1.5 s after the poll began; a steady poll pages nothing)
+        Fault(FaultKind.LATENCY, "instance/status", delay=1.5, times=1000),
         # each poll's statuses are read as it begins and arrive 1.5 s later: a poll that
         # began before the call ends after it, still showing the instance RUNNING
         Fault(FaultKind.DELAY_AFTER_COMMIT, "instance/status", delay=1.5, times=1000),
