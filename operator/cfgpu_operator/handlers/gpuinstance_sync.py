@@ -167,6 +167,9 @@ class GpuInstanceAdapter:
             # Not listed by a poll older than our last call: the next poll tells. Asking
             # CFGPU directly here is one call per object, which at scale starves that poll.
             return Observed(listed=True, fresh=False, owner=owner)
+        if snapshot.complete and self.state.released == target:
+            # CFGPU accepted our release, and a complete listing begun since lacks it.
+            return Observed(listed=True, gone=True, owner=owner)
         return await self._read(account, snapshot, target, owner)
 
     async def _after_last_call(self, account: Account, snapshot: Snapshot) -> Snapshot:
@@ -292,7 +295,9 @@ class GpuInstanceAdapter:
         return Outcome()
 
     async def _release(self, account: Account, decision: Decision[Act]) -> Outcome:
-        await account.client.release_instance(self._id(decision))
+        instance_id = self._id(decision)
+        await account.client.release_instance(instance_id)
+        self.state.released = instance_id
         return Outcome()
 
     def _id(self, decision: Decision[Act]) -> str:

@@ -70,8 +70,9 @@ class Observed:
 
     ``instance`` is this object's instance (status.instanceId, or spec.instanceId while
     adopting); ``gone`` says CFGPU proved it does not exist: listed as RELEASED, or absent
-    from a complete listing that began after this object's last call and its own status
-    call answered "unknown instance" (or RELEASED).
+    from a complete listing that began after this object's last call and either CFGPU
+    accepted this object's release of it or its own status call answered "unknown instance"
+    (or RELEASED).
     """
 
     listed: bool = False  # a poll has answered at least once
