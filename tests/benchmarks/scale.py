@@ -2,12 +2,16 @@
 emulators (served in this process, zero latency, transitions instant), N GpuInstances applied
 at once, then deleted at once.
 
-    python -m tests.benchmarks.scale [--objects 100 1000] [--rate-limit 1000] [--steady 10]
+    python -m tests.benchmarks.scale [--objects 100 1000 10000] [--rate-limit 1000 5]
+                                     [--steady 35]
 
-Prints, per N: apply -> all Ready (seconds, objects per second), CFGPU calls per object by
-endpoint, Kubernetes writes per object by verb, CFGPU calls per poll cycle in steady state,
-request timeouts in the operator log, the operator's RSS, and delete -> all gone; then one
-JSON line with every figure. Figures of one run on one machine: compare ratios across N.
+Prints, per rate limit and N: apply -> create latency (p50, p99), apply -> all Ready
+(seconds, objects per second) and the operator's CPU seconds for it, CFGPU calls per object
+by endpoint, Kubernetes writes per object by verb, CFGPU calls per poll cycle and operator
+CPU seconds per minute in steady state, the operator's RSS, delete -> all gone with its calls
+and writes, request timeouts in the operator log, and the growth of the main figures from the
+previous N; then one JSON line with every figure. Figures of one run on one machine: compare
+ratios across N.
 """
 
 from __future__ import annotations
@@ -188,16 +192,45 @@ async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
             await operator.stop()
 
 
+GROWTH = (
+    "ready_seconds",
+    "apply_to_create_p99_ms",
+    "steady_cfgpu_calls_per_cycle",
+    "operator_rss_mb",
+    "delete_seconds",
+)
+
+
+def growth(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    """How each figure grew from the previous N to this one (ratios)."""
+    out = {"objects": round(after["objects"] / before["objects"], 2)}
+    for key in GROWTH:
+        if before.get(key) and after.get(key) is not None:
+            out[key] = round(after[key] / before[key], 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, nargs="+", default=[100])
-    parser.add_argument("--rate-limit", type=float, default=1000.0)
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        nargs="+",
+        default=[1000.0],
+        help="calls per second per token; several values run each N at each (the shipped "
+        "default is 5)",
+    )
     parser.add_argument("--steady", type=float, default=35.0, help="seconds of steady state")
     args = parser.parse_args()
-    results = []
-    for n in args.objects:
-        result = asyncio.run(one(n, args.rate_limit, args.steady))
-        results.append(result)
+    results: list[dict[str, Any]] = []
+    for rate in args.rate_limit:
+        for n in args.objects:
+            result = asyncio.run(one(n, rate, args.steady))
+            previous = next((r for r in results if r["rate_limit"] == rate), None)
+            if previous is not None:
+                result["growth_vs_previous_n"] = growth(previous, result)
+            results.append(result)
         for key, value in result.items():
             print(f"{key:34} {value}")
         print(flush=True)
