@@ -167,8 +167,9 @@ class GpuInstanceAdapter:
             # Not listed by a poll older than our last call: the next poll tells. Asking
             # CFGPU directly here is one call per object, which at scale starves that poll.
             return Observed(listed=True, fresh=False, owner=owner)
-        if snapshot.complete and self.state.released == target:
-            # CFGPU accepted our release, and a complete listing begun since lacks it.
+        if self.state.released == target:
+            # CFGPU accepted our release, and its status list (one call, every instance of
+            # the account) begun since lacks it.
             return Observed(listed=True, gone=True, owner=owner)
         return await self._read(account, snapshot, target, owner)
 
