@@ -71,3 +71,15 @@ async def test_a_lagging_watch_repeats_no_call(world: World) -> None:
     ]
     assert counts == [1, 1, 1]
     assert [e["message"].split()[0] for e in world.events("InstanceCreated")] == ["rented"]
+
+
+async def test_nothing_is_rented_until_the_name_is_stored(world: World) -> None:
+    """The name is stored with a status write of its own before the create call; when the
+    API server refuses that write, nothing is rented until a later attempt stores it."""
+    world.kube.emulator.faults.http("patch:gpuinstances.cfgpu.io/status", 500, times=1)
+    world.apply("careful")
+    await eventually(lambda: world.status("careful").get("instanceId"), what="rented")
+    assert "could not store the instance name yet (HTTP 500" in world.operator.log()
+    assert len(world.cfgpu.emulator.calls("instance/create")) == 1
+    (instance,) = world.instances()
+    assert instance.name == world.status("careful")["instanceName"]

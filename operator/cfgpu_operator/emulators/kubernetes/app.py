@@ -129,7 +129,8 @@ class KubernetesEmulator:
         request[TARGET] = found
         if isinstance(found, Target):
             request[VERB] = _verb(request.method, found, request.query)
-            request[ENDPOINT] = f"{request[VERB]}:{found.kind.group_resource}"
+            sub = f"/{found.subresource}" if found.subresource else ""
+            request[ENDPOINT] = f"{request[VERB]}:{found.kind.group_resource}{sub}"
             if request[VERB] == "watch":
                 # A watch streams until the client leaves, and aiohttp does not cancel its
                 # handler then: log it on receipt (status 0), as an audit log would.
@@ -244,7 +245,8 @@ def _verb(method: str, target: Target, query: Any) -> str:
 
 
 def _endpoint(request: web.Request) -> str:
-    """Fault name: ``verb:plural.group`` (``patch:gpuinstances.cfgpu.io``), else the path."""
+    """Fault name: ``verb:plural.group[/subresource]`` (``patch:gpuinstances.cfgpu.io/status``),
+    else the path."""
     return str(request.get(ENDPOINT, request.path))
 
 
