@@ -1,0 +1,21 @@
+"""The reliability suite: ``pytest -m soak [--soak-trials N]`` (outside the default run)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.gpuinstance.conftest import operator_env, world  # noqa: F401
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak-trials", type=int, default=3, help="trials per soak test (default 3)")
+    parser.addoption("--soak-seed", type=int, default=1, help="seed of the first trial")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per trial (each with its own emulators and operator), named by its seed."""
+    if "trial" in metafunc.fixturenames:
+        first = int(metafunc.config.getoption("--soak-seed"))
+        count = int(metafunc.config.getoption("--soak-trials"))
+        seeds = list(range(first, first + count))
+        metafunc.parametrize("trial", seeds, ids=[f"seed{s}" for s in seeds])
