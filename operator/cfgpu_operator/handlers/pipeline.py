@@ -1,9 +1,11 @@
 """One reconcile of any kind: observe -> decide -> act -> report.
 
 Per-kind code is an ``Adapter``: how to observe (build the view), how to carry out each
-action, and how to put an action's outcome into the view. The pipeline runs exactly one
-action, decides once more on its outcome, then writes status once, posts the decision's
-Events, and sets the gate (backoff) on the object's in-memory state.
+action, and how to put an action's outcome into the view. A reconcile runs exactly one
+action, decides once more on its outcome, puts the status into the handler's patch, posts
+the decision's Events, and sets the gate (backoff) on the object's in-memory state. A kind
+may ask for a few reconciles back to back (``Follow``), each on the status the ones before
+left; Kopf writes the status once, when the handler returns.
 """
 
 from __future__ import annotations
