@@ -5,6 +5,7 @@ cache), per-object memory, and which object claimed which instance."""
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,8 @@ from cfgpu_operator.settings import Settings
 
 __all__ = ["Account", "CredentialsError", "ObjectState", "Runtime", "SafeAccount"]
 
+RETIRED = 1000  # finished deletions whose memory is kept (a few hundred bytes each)
+
 
 class Runtime:
     def __init__(self, settings: Settings, kube: Any | None = None) -> None:
@@ -29,6 +32,10 @@ class Runtime:
         self._cfgpu = accounts.cfgpu_pool(settings, self.options, stall)
         self._safe = accounts.safe_pool(settings, self.options, stall)
         self._objects: dict[str, ObjectState] = {}
+        # Memory of objects whose deletion finished, kept a while: Kopf may run the delete
+        # handler once more on an older body before it drops the finalizer, and that run
+        # must know the DELETE or release already went through.
+        self._retired: OrderedDict[str, ObjectState] = OrderedDict()
         self._kube = kube  # a kubernetes.client.CoreV1Api, created on first Secret read
         self._api: Any = None
         self.secrets = Secrets(self._core, ttl=settings.CFGPU_OPERATOR_SECRET_TTL)
@@ -59,7 +66,11 @@ class Runtime:
     # -- objects ---------------------------------------------------------------------------
 
     def state(self, uid: str) -> ObjectState:
-        return self._objects.setdefault(uid, ObjectState())
+        found = self._objects.get(uid)
+        if found is None:
+            retired = self._retired.pop(uid) if uid in self._retired else None
+            found = self._objects[uid] = retired or ObjectState()
+        return found
 
     def claim(self, instance_id: str, uid: str, owner: str) -> None:
         self.claims[instance_id] = owner
@@ -69,7 +80,11 @@ class Runtime:
         """The object is gone: drop its memory, its claims and its use of accounts."""
         for instance_id in self._claimed.pop(uid, set()):
             self.claims.pop(instance_id, None)
-        self._objects.pop(uid, None)
+        state = self._objects.pop(uid, None)
+        if state is not None:
+            self._retired[uid] = state
+            while len(self._retired) > RETIRED:
+                self._retired.popitem(last=False)
         metrics.OBJECTS.forget(uid)
         self._cfgpu.release(uid)
         self._safe.release(uid)

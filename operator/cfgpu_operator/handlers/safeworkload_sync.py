@@ -112,6 +112,7 @@ class SafeWorkloadAdapter:
             resume_recorded=bool(self.status.resumed_at)
             and self.state.resume_recorded == self.status.resumed_at,
             deleting=self.deleting,
+            deleted=bool(self.status.workload_id) and self.state.deleted == self.status.workload_id,
             retry_at=self.state.retry_at,
         )
 
@@ -260,7 +261,9 @@ class SafeWorkloadAdapter:
         await account.client.stop_workload(str(self.status.workload_id))
 
     async def _delete(self, account: SafeAccount, decision: Decision[Act]) -> None:
-        await account.client.delete_workload(str(self.status.workload_id))  # stops it too
+        workload = str(self.status.workload_id)
+        await account.client.delete_workload(workload)  # stops it too
+        self.state.deleted = workload
 
     async def _hand_over(self, account: SafeAccount, decision: Decision[Act]) -> None:
         await hand_over(self.rt, self.spec, self.namespace)

@@ -312,6 +312,10 @@ def _deleting(v: View, frame: Frame) -> D:
     if v.credentials:
         # Deleting retries sooner than reconciling would: the object is on its way out.
         return frame.fail(Act.WAIT, CREDENTIALS, v.credentials, retry="backoff")
+    if v.deleted and v.outcome is None:
+        # A handler run on a body older than the one that recorded our DELETE: the platform
+        # already answered 200 (and the Event was posted), so only let go.
+        return Decision(Act.FINISH)
     if v.outcome is not None:
         if v.outcome.error is not None:
             return replace(frame.failed(Act.WAIT, v.outcome.error), act=Act.WAIT)

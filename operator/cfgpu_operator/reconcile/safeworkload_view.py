@@ -86,6 +86,7 @@ class View:
     submit_recorded: bool = False  # this process stored status.submittedAt, not yet sent
     resume_recorded: bool = False  # the same for status.resumedAt
     deleting: bool = False
+    deleted: bool = False  # this process's DELETE of the recorded id was answered 200
     retry_at: float = 0.0
     outcome: Outcome | None = None
 

@@ -21,6 +21,8 @@ def settled(world: World, name: str) -> bool:
         and status.get("cfgpuStatus") == "RUNNING"
         and bool(status.get("createTime"))
         and world.ready(name).get("status") == "True"
+        # Kopf's record that the create handler ran (a timer may have got there first)
+        and bool((status.get("kopf") or {}).get("lastHandledConfiguration"))
     )
 
 
@@ -47,13 +49,15 @@ async def test_cfgpu_calls_do_not_grow_with_objects(world: World) -> None:
     status_writes = len(status_patches(world))
     started = time.monotonic()
     # Steady state: only the shared poll runs, slow interval 1 s, and with nothing changed
-    # each cycle is the status list alone (the listing behind it is read when it changes).
+    # a cycle is the status list alone: the listing behind it (one page for 50 instances)
+    # is read again only to catch up once with the last statuses that changed.
     await asyncio.sleep(3.0)  # a measurement window, not synchronisation
     window = time.monotonic() - started
     during = calls()[before:]
     cycles = len([c for c in during if c.endpoint == "instance/status"])
     assert cycles >= 2
-    assert [c.endpoint for c in during] == ["instance/status"] * cycles
+    assert {c.endpoint for c in during} <= {"instance/status", "instance/page"}
+    assert len(during) - cycles <= 1
     assert cycles <= window / (1.0 * 0.9) + 1  # slow interval, jitter at most 10 %
     assert len(calls("instance/create")) == OBJECTS
     # Nothing changed, so no object wrote its status (reconciles kept running meanwhile).

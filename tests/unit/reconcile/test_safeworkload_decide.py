@@ -355,6 +355,9 @@ ROWS = {
     "delete: accepted": Row(
         view(HAS, deleting=True, outcome=Outcome()), Act.FINISH, events=("Deleting",)
     ),
+    "delete: accepted in an earlier run of this process (a stale body): no second DELETE": Row(
+        view(HAS, deleting=True, deleted=True), Act.FINISH
+    ),
     "delete: the platform is down": Row(
         view(HAS, deleting=True, observed=Observed(True, error=err(Unavailable))),
         Act.WAIT,
