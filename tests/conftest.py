@@ -118,3 +118,10 @@ async def safe(clock: ManualClock, safe_config: SafeConfig) -> AsyncIterator[Ser
     state.add_user(SAFE_ADMIN_KEY, "root", admin=True)
     async with emulator.serve() as url:
         yield ServedSafe(emulator, url, clock)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Options of the reliability suite (tests/soak), registered here so that
+    ``pytest -m soak`` from the repository root knows them."""
+    parser.addoption("--soak-trials", type=int, default=3, help="trials per soak test")
+    parser.addoption("--soak-seed", type=int, default=1, help="seed of the first soak trial")

@@ -1,15 +1,11 @@
-"""The reliability suite: ``pytest -m soak [--soak-trials N]`` (outside the default run)."""
+"""The reliability suite: ``pytest -m soak [--soak-trials N] [--soak-seed S]`` (outside the
+default run; tests/conftest.py registers the options, where pytest reads them)."""
 
 from __future__ import annotations
 
 import pytest
 
 from tests.integration.gpuinstance.conftest import operator_env, world  # noqa: F401
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--soak-trials", type=int, default=3, help="trials per soak test (default 3)")
-    parser.addoption("--soak-seed", type=int, default=1, help="seed of the first trial")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
