@@ -46,6 +46,7 @@ async def test_a_cancelled_waiter_does_not_lose_the_slot() -> None:
     gone.cancel()  # cancelled while it waits
     await asyncio.gather(holder, after, gone, return_exceptions=True)
     assert log == ["holder", "after"]
+    assert t.queued == 0
     async with asyncio.timeout(1):  # the slot came back: a new holder gets it at once
         async with t.turn():
             pass
@@ -74,6 +75,7 @@ async def test_a_waiter_cancelled_as_it_is_handed_the_slot_passes_it_on() -> Non
     # Leaving the block handed the slot to the waiter, which has not run yet: cancel it now.
     waiter.cancel()
     await asyncio.gather(waiter, return_exceptions=True)
+    assert t.queued == 0
     async with asyncio.timeout(1):  # the slot was passed on, not lost
         async with t.turn():
             pass

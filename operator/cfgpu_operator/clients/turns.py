@@ -33,12 +33,11 @@ class Turns:
 
     def __init__(self, size: int) -> None:
         self._free = size
+        # Waiters in order; a cancelled one stays in the heap until popped, so ``queued``
+        # counts the live ones (read on every acquire: no walk of the heap).
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
-
-    @property
-    def queued(self) -> int:
-        return sum(1 for *_, fut in self._waiting if not fut.done())
+        self.queued = 0
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -54,18 +53,21 @@ class Turns:
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (rank, next(self._order), fut))
+        self.queued += 1
         try:
             await fut
         except asyncio.CancelledError:
-            # Handed the slot in the same step as the cancel: pass it on, or it is lost.
-            if fut.done() and not fut.cancelled():
-                self._hand_on()
+            if fut.cancelled():
+                self.queued -= 1  # gave up waiting; its heap entry is skipped when popped
+            else:
+                self._hand_on()  # handed the slot in the same step as the cancel: pass it on
             raise
 
     def _hand_on(self) -> None:
         while self._waiting:
             *_, fut = heapq.heappop(self._waiting)
             if not fut.done():
+                self.queued -= 1
                 fut.set_result(None)
                 return
         self._free += 1
