@@ -150,8 +150,8 @@ class GpuInstanceAdapter:
         return owner if owner and owner != self.me else None
 
     async def _observe(self, account: Account, snapshot: Snapshot, target: str | None) -> Observed:
-        if target is not None and snapshot.cycle <= self.state.acted_cycle:
-            snapshot = await self._after_last_call(account, snapshot)
+        if target is not None:
+            snapshot = await self._after_last_call(account, snapshot) or snapshot
         fresh = snapshot.cycle > self.state.acted_cycle
         if target is None:
             return Observed(listed=True, fresh=fresh)
@@ -167,16 +167,20 @@ class GpuInstanceAdapter:
             # Not listed by a poll older than our last call: the next poll tells. Asking
             # CFGPU directly here is one call per object, which at scale starves that poll.
             return Observed(listed=True, fresh=False, owner=owner)
-        if self.state.released == target:
+        if self.state.removed == target:
             # CFGPU accepted our release, and its status list (one call, every instance of
             # the account) begun since lacks it.
             return Observed(listed=True, gone=True, owner=owner)
         return await self._read(account, snapshot, target, owner)
 
-    async def _after_last_call(self, account: Account, snapshot: Snapshot) -> Snapshot:
-        """The first poll that began after this object's last call, when it lands soon
-        (the call kicked the poller); else the snapshot at hand, which the decision treats
-        as not fresh (it waits rather than repeats the call)."""
+    async def _after_last_call(
+        self, account: Account, snapshot: Snapshot | None
+    ) -> Snapshot | None:
+        """``snapshot`` if it began after this object's last call (or there is none); else
+        the first poll that did, when it lands soon (the call kicked the poller), or the
+        snapshot at hand, which is then not fresh (the decision waits, never repeats)."""
+        if snapshot is None or snapshot.cycle > self.state.acted_cycle:
+            return snapshot
         # The kicked poll begins within the fast interval; under load a cycle takes longer.
         within = 2 * (self.rt.settings.CFGPU_OPERATOR_POLL_FAST + account.poller.took)
         newer = await account.poller.next_snapshot(self.state.acted_cycle, within)
@@ -258,9 +262,7 @@ class GpuInstanceAdapter:
     async def _find(self, account: Account, name: str) -> Match:
         """Instances named ``name``: from the shared poll when it lists every instance and
         began after this object's last call (no call at all), else by CFGPU's search."""
-        snapshot = account.poller.snapshot
-        if snapshot is not None and snapshot.cycle <= self.state.acted_cycle:
-            snapshot = await self._after_last_call(account, snapshot)
+        snapshot = await self._after_last_call(account, account.poller.snapshot)
         if snapshot and snapshot.complete and snapshot.cycle > self.state.acted_cycle:
             return match_by_name(snapshot.named.get(name, ()), name)
         return await _named(account, name)
@@ -298,7 +300,7 @@ class GpuInstanceAdapter:
     async def _release(self, account: Account, decision: Decision[Act]) -> Outcome:
         instance_id = self._id(decision)
         await account.client.release_instance(instance_id)
-        self.state.released = instance_id
+        self.state.removed = instance_id
         return Outcome()
 
     def _id(self, decision: Decision[Act]) -> str:
