@@ -16,8 +16,9 @@ from cfgpu_operator.reconcile import status as status_fields
 class ObjectState:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     acted_cycle: int = -1  # poll cycles begun by the last call; trust only later ones
-    released: str | None = None  # the instance whose release CFGPU accepted from us
-    deleted: str | None = None  # the workload whose DELETE Primus-SaFE accepted from us
+    # The external id whose release (CFGPU) or DELETE (Primus-SaFE) this process sent and
+    # had accepted: a later look at a stale listing or body must not send it again.
+    removed: str | None = None
     attempts: int = 0  # consecutive failures, for backoff
     retry_at: float = 0.0  # epoch time before which no new attempt is made
     last_delay: float = 0.0  # the backoff last chosen (deletion requeues after it)

@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from cfgpu_operator import metrics
-from cfgpu_operator.clients.background import Background
 from cfgpu_operator.clients.http import ClientOptions
 from cfgpu_operator.handlers import accounts
 from cfgpu_operator.handlers.accounts import Account, SafeAccount
@@ -104,10 +103,8 @@ class Runtime:
     def stalled_pollers(self) -> list[str]:
         """Why pollers or API clients count as stalled (for liveness); empty while all are
         healthy."""
-        pollers: list[Background] = [a.poller for a in self._cfgpu.all()]
-        pollers += [a.poller for a in self._safe.all()]
-        clients = [a.client for a in self._cfgpu.all()] + [a.client for a in self._safe.all()]
-        reasons = [p.stalled() for p in pollers] + [c.stuck() for c in clients]
+        every: list[Account | SafeAccount] = [*self._cfgpu.all(), *self._safe.all()]
+        reasons = [a.poller.stalled() for a in every] + [a.client.stuck() for a in every]
         return [reason for reason in reasons if reason is not None]
 
     async def close(self) -> None:

@@ -112,7 +112,7 @@ class SafeWorkloadAdapter:
             resume_recorded=bool(self.status.resumed_at)
             and self.state.resume_recorded == self.status.resumed_at,
             deleting=self.deleting,
-            deleted=bool(self.status.workload_id) and self.state.deleted == self.status.workload_id,
+            deleted=bool(self.status.workload_id) and self.state.removed == self.status.workload_id,
             retry_at=self.state.retry_at,
         )
 
@@ -263,7 +263,7 @@ class SafeWorkloadAdapter:
     async def _delete(self, account: SafeAccount, decision: Decision[Act]) -> None:
         workload = str(self.status.workload_id)
         await account.client.delete_workload(workload)  # stops it too
-        self.state.deleted = workload
+        self.state.removed = workload
 
     async def _hand_over(self, account: SafeAccount, decision: Decision[Act]) -> None:
         await hand_over(self.rt, self.spec, self.namespace)
