@@ -87,9 +87,11 @@ class Account:
     accrued_at: float | None = None
 
     def accrue(self, until: float) -> None:
-        if self.accrued_at is not None and until > self.accrued_at:
+        """Charge the running instances up to ``until`` (never backwards)."""
+        if self.accrued_at is None:
+            self.accrued_at = until
+        elif until > self.accrued_at:
             self.balance -= self.running_rate * (until - self.accrued_at) / HOUR
-        if self.accrued_at is None or until > self.accrued_at:
             self.accrued_at = until
 
 
