@@ -11,7 +11,7 @@ import kopf
 from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.gpuinstance_sync import KIND, GpuInstanceAdapter
 from cfgpu_operator.handlers.objects import ObjectState
-from cfgpu_operator.handlers.pipeline import Target, first_values, run_delete, run_sync
+from cfgpu_operator.handlers.pipeline import FirstValues, Target, run_delete, run_sync
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
@@ -28,7 +28,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
     interval = rt.settings.CFGPU_OPERATOR_RECONCILE_INTERVAL
 
     async def sync(*, body: kopf.Body, patch: kopf.Patch, uid: str, **kwargs: Any) -> None:
-        owners = first_values(kwargs["managed_instances"])
+        owners = FirstValues(kwargs["managed_instances"])
 
         def build(status: Mapping[str, Any], state: ObjectState) -> GpuInstanceAdapter:
             return GpuInstanceAdapter(rt, body, status, state, owners)
@@ -54,7 +54,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
 
     @kopf.on.delete(*RESOURCE, id="gpuinstance-delete", registry=registry)
     async def deleted(*, body: kopf.Body, patch: kopf.Patch, uid: str, **kwargs: Any) -> None:
-        owners = first_values(kwargs["managed_instances"])
+        owners = FirstValues(kwargs["managed_instances"])
 
         def build(status: Mapping[str, Any], state: ObjectState) -> GpuInstanceAdapter:
             return GpuInstanceAdapter(rt, body, status, state, owners, deleting=True)

@@ -10,7 +10,7 @@ import kopf
 
 from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.objects import ObjectState
-from cfgpu_operator.handlers.pipeline import first_values, run_delete, run_sync
+from cfgpu_operator.handlers.pipeline import FirstValues, run_delete, run_sync
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.safeworkload_sync import SafeWorkloadAdapter
 from cfgpu_operator.handlers.wiring import register_reconcile
@@ -30,8 +30,8 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
     interval = rt.settings.CFGPU_OPERATOR_RECONCILE_INTERVAL
 
     async def sync(*, body: kopf.Body, patch: kopf.Patch, uid: str, **kwargs: Any) -> None:
-        ready = first_values(kwargs["gpu_instance_ready"])
-        ids = first_values(kwargs["safe_workload_ids"])
+        ready = FirstValues(kwargs["gpu_instance_ready"])
+        ids = FirstValues(kwargs["safe_workload_ids"])
 
         def build(status: Mapping[str, Any], state: ObjectState) -> SafeWorkloadAdapter:
             return SafeWorkloadAdapter(rt, body, status, state, gpu_ready=ready, workload_ids=ids)
