@@ -59,6 +59,13 @@ class Settings(BaseModel):
         ge=1,
         le=100,
     )
+    CFGPU_OPERATOR_KUBE_CONNECTIONS: int = Field(
+        default=32,
+        description="Most connections to the Kubernetes API server for requests other than "
+        "watches (each watch holds one more); more requests wait their turn.",
+        ge=1,
+        le=1000,
+    )
     CFGPU_OPERATOR_RATE_LIMIT: float = Field(
         default=5.0,
         description="Most API calls per second per token (bursts up to this many).",

@@ -14,21 +14,25 @@ import kopf
 from aiohttp import web
 
 from cfgpu_operator import logs, metrics
-from cfgpu_operator.handlers import gpuinstance, leader, requeue, safeworkload
+from cfgpu_operator.handlers import gpuinstance, kube_session, leader, requeue, safeworkload
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.models.common import FINALIZER, KOPF_STATUS
 from cfgpu_operator.settings import Settings
 
 
-def build(settings: Settings, rt: Runtime | None = None) -> tuple[kopf.OperatorRegistry, Runtime]:
+def build(
+    settings: Settings, rt: Runtime | None = None, namespaces: int = 0
+) -> tuple[kopf.OperatorRegistry, Runtime]:
+    """``namespaces``: how many namespaces are watched (0: all), for the watches' connections."""
     registry = kopf.OperatorRegistry()
     runtime = rt or Runtime(settings)
     requeue.install()
+    kinds = 1 if settings.SAFE_API_URL is None else 2
+    connections = settings.CFGPU_OPERATOR_KUBE_CONNECTIONS + kube_session.watches(kinds, namespaces)
 
     @kopf.on.login(id="login", registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        # In-cluster service account, else KUBECONFIG / ~/.kube/config, as kubectl does.
-        return kopf.login_via_client(**kwargs)
+    async def login(**kwargs: Any) -> kopf.AiohttpSession | None:
+        return await kube_session.login(connections, **kwargs)
 
     @kopf.on.startup(id="configure", registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -79,7 +83,7 @@ def run(settings: Settings, options: RunOptions) -> None:
     logs.configure(level, settings.CFGPU_OPERATOR_LOG_FORMAT, logging.getLogger().handlers)
     if options.metrics_port:
         metrics.serve(options.metrics_port, options.metrics_address)
-    registry, runtime = build(settings)
+    registry, runtime = build(settings, namespaces=len(options.namespaces))
     elector = None if options.standalone else _elector(runtime, settings)
     asyncio.run(_operate(registry, options, elector))
 

@@ -54,6 +54,8 @@ class LoggedRequest:
     namespace: str | None
     name: str | None
     status: int  # 0 for a watch: logged when it starts streaming
+    agent: str = ""  # the User-Agent header: which client sent it
+    connection: int = 0  # the client's port: requests on one connection share it
 
 
 class KubernetesEmulator:
@@ -119,6 +121,8 @@ class KubernetesEmulator:
                     target.namespace,
                     target.name,
                     status,
+                    request.headers.get("User-Agent", ""),
+                    _client_port(request),
                 )
             )
 
@@ -316,3 +320,8 @@ def _render_fault(fault: Fault) -> web.Response:
     message = fault.message or f"injected fault ({code})"
     error = ApiStatus(code, _REASONS.get(code, "InternalError"), message, headers=fault.headers)
     return _status_response(error)
+
+
+def _client_port(request: web.Request) -> int:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return int(peer[1]) if peer else 0
