@@ -103,6 +103,23 @@ class Poller(Polling):
                     )
         return self.snapshot
 
+    async def first_after(self, cycle: int, quiet: float, cap: float) -> Snapshot | None:
+        """The first snapshot of a cycle begun after ``cycle``, waited for while the poller
+        moves (a cycle after it is under way, or one landed within ``quiet`` s) and polls
+        succeed, for at most ``cap`` s; else the snapshot at hand. Under load a cycle takes
+        longer than the last one did, and giving up on it costs a requeue and a write."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + cap
+        while True:
+            landed = self.snapshot
+            window = max(0.0, min(quiet, deadline - loop.time()))
+            found = await self.next_snapshot(cycle, window)
+            if found is not None and found.cycle > cycle:
+                return found
+            moving = self.begun > cycle or self.snapshot is not landed
+            if not moving or self.failures or loop.time() >= deadline:
+                return found
+
     async def poll_once(self) -> Snapshot:
         # Counted at the start: a cycle that began before a call and ended after it may not
         # show the call, so it must not look newer than the call.

@@ -37,6 +37,7 @@ from cfgpu_operator.reconcile.gpuinstance_view import (
 from cfgpu_operator.reconcile.naming import instance_name
 
 KIND = "GpuInstance"
+LANDING = 60.0  # seconds a moving poll may take to show this object's last call
 # An unknown instance id answers 10001, whose wording CFGPU does not fix.
 UNKNOWN_INSTANCE_CODE = "10001"
 
@@ -181,9 +182,9 @@ class GpuInstanceAdapter:
         snapshot at hand, which is then not fresh (the decision waits, never repeats)."""
         if snapshot is None or snapshot.cycle > self.state.acted_cycle:
             return snapshot
-        # The kicked poll begins within the fast interval; under load a cycle takes longer.
-        within = 2 * (self.rt.settings.CFGPU_OPERATOR_POLL_FAST + account.poller.took)
-        newer = await account.poller.next_snapshot(self.state.acted_cycle, within)
+        # The kicked poll begins within the fast interval, and lands as long as it moves.
+        quiet = 2 * (self.rt.settings.CFGPU_OPERATOR_POLL_FAST + account.poller.took)
+        newer = await account.poller.first_after(self.state.acted_cycle, quiet, LANDING)
         return newer or snapshot
 
     async def _read(
