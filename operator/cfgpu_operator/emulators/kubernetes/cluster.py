@@ -43,6 +43,9 @@ INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
+# A generated name already taken is drawn again, up to 8 draws in all (KEP-4420, RetryGenerateName:
+# beta and on by default in 1.31, GA in 1.32); only then does a create conflict.
+NAME_ATTEMPTS = 8
 
 
 class Cluster:
@@ -94,7 +97,7 @@ class Cluster:
             meta.pop(key, None)
         self._place(kind, namespace, meta)
         if not meta.get("name") and meta.get("generateName"):
-            meta["name"] = generated_name(meta["generateName"], self._rng)
+            meta["name"] = self._free_name(kind, meta)
         name = meta.get("name") or ""
         errors = (
             name_errors(kind, name)
@@ -116,6 +119,15 @@ class Cluster:
             meta["generation"] = 1
         self._on_create(kind, obj)
         return self._out(kind, self.store.put(kind.key, obj, "ADDED"))
+
+    def _free_name(self, kind: ResourceType, meta: Obj) -> str:
+        """A generated name not taken yet; after ``NAME_ATTEMPTS`` taken ones, the last (and
+        the create then conflicts), as the API server since KEP-4420 (Kubernetes 1.31)."""
+        for _ in range(NAME_ATTEMPTS):
+            name = generated_name(meta["generateName"], self._rng)
+            if self.store.get(kind.key, meta.get("namespace", ""), name) is None:
+                break
+        return name
 
     def _place(self, kind: ResourceType, namespace: str | None, meta: Obj) -> None:
         if not kind.namespaced:
