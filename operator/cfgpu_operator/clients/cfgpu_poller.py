@@ -105,9 +105,9 @@ class Poller(Polling):
 
     async def first_after(self, cycle: int, quiet: float, cap: float) -> Snapshot | None:
         """The first snapshot of a cycle begun after ``cycle``, waited for while the poller
-        moves (a cycle after it is under way, or one landed within ``quiet`` s) and polls
-        succeed, for at most ``cap`` s; else the snapshot at hand. Under load a cycle takes
-        longer than the last one did, and giving up on it costs a requeue and a write."""
+        moves (a cycle is under way, or one landed within ``quiet`` s) and polls succeed, for
+        at most ``cap`` s; else the snapshot at hand. Under load a cycle takes longer than
+        the last one did, and giving up on it costs a requeue and a write."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + cap
         while True:
@@ -116,7 +116,8 @@ class Poller(Polling):
             found = await self.next_snapshot(cycle, window)
             if found is not None and found.cycle > cycle:
                 return found
-            moving = self.begun > cycle or self.snapshot is not landed
+            under_way = self.snapshot is None or self.begun > self.snapshot.cycle
+            moving = under_way or self.snapshot is not landed
             if not moving or self.failures or loop.time() >= deadline:
                 return found
 
