@@ -22,6 +22,7 @@ from cfgpu_operator.reconcile.gpuinstance_view import Act
 
 RESOURCE = (GROUP, VERSION, PLURAL)
 INTENT_RETRY = 2.0  # seconds before trying again to store the instance name
+FULL_EVERY = 6  # timer intervals after which a quiet object is reconciled in full anyway
 
 
 def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
@@ -29,9 +30,13 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
 
     async def sync(*, body: kopf.Body, patch: kopf.Patch, uid: str, **kwargs: Any) -> None:
         owners = FirstValues(kwargs["managed_instances"])
+        state = rt.state(uid)
+        state.quiet = None
+        built: list[GpuInstanceAdapter] = []
 
         def build(status: Mapping[str, Any], state: ObjectState) -> GpuInstanceAdapter:
-            return GpuInstanceAdapter(rt, body, status, state, owners)
+            built.append(GpuInstanceAdapter(rt, body, status, state, owners))
+            return built[-1]
 
         async def follow(adapter: Any, decision: Decision[Act], target: Target) -> bool:
             if decision.act is Act.RECORD_INTENT:
@@ -41,9 +46,17 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
             # that began after it) and write that in the same status patch.
             return bool(adapter.called)
 
-        await run_sync(rt, KIND, uid, body, patch, build, follow)
+        decision = await run_sync(rt, KIND, uid, body, patch, build, follow)
+        if decision is not None and built:
+            state.quiet = built[-1].quiet(decision, FULL_EVERY * interval)
 
-    register_reconcile(registry, RESOURCE, "gpuinstance", sync, interval)
+    async def tick(*, body: kopf.Body, patch: kopf.Patch, uid: str, **kwargs: Any) -> None:
+        quiet = rt.state(uid).quiet
+        if quiet is not None and quiet.holds(str(body.metadata.get("resourceVersion"))):
+            return  # nothing it reads changed since a reconcile that found nothing to do
+        await sync(body=body, patch=patch, uid=uid, **kwargs)
+
+    register_reconcile(registry, RESOURCE, "gpuinstance", sync, interval, tick)
 
     @kopf.index(*RESOURCE, id="managed_instances", registry=registry)
     def managed_instances(

@@ -18,6 +18,7 @@ from cfgpu_operator.clients.catalog import ResolvedImage
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
 from cfgpu_operator.errors import ApiError, NotFound, RejectedInput, WrongState
 from cfgpu_operator.handlers import cfgpu_mapping
+from cfgpu_operator.handlers.objects import Quiet
 from cfgpu_operator.handlers.pipeline import parse
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
 from cfgpu_operator.models.common import PAUSED_ANNOTATION
@@ -65,6 +66,8 @@ class GpuInstanceAdapter:
         self.spec, self.status = parse(body, status, GpuInstanceSpec, GpuInstanceStatus)
         self.account: Account | None = None
         self.called = False  # a call that changes something on CFGPU went through
+        self.observed: Observed | None = None
+        self.row: tuple[str, object] | None = None  # the poll's row the decision read
 
     # -- observe ----------------------------------------------------------------------------
 
@@ -86,6 +89,7 @@ class GpuInstanceAdapter:
         if isinstance(search, ApiError):
             observed = replace(observed, error=search)
             search = None
+        self.observed = observed
         view = replace(view, observed=observed, search=search)
         return await self._with_image(account, view)
 
@@ -162,6 +166,7 @@ class GpuInstanceAdapter:
             return Observed(listed=True, gone=True, fresh=fresh, owner=owner)
         if code is not None:
             record = snapshot.records.get(target)
+            self.row = (code, record)
             found = cfgpu_mapping.instance(target, code, record)
             return Observed(listed=True, instance=found, fresh=fresh, owner=owner)
         if not fresh:
@@ -218,6 +223,29 @@ class GpuInstanceAdapter:
         except ApiError as exc:
             return replace(view, image_error=exc)
         return replace(view, wanted_image=image.id)
+
+    def quiet(self, decision: Decision[Act], full_every: float) -> Quiet | None:
+        """What lets the next timer runs skip: this reconcile called nothing and found
+        nothing due, on a fresh poll row of a pay-as-you-go instance (a prepaid one's expiry
+        moves with the clock). Its row changing in a later poll, or the object changing,
+        ends it; so does ``full_every`` seconds passing (for a Secret or the catalog)."""
+        observed, account, row = self.observed, self.account, self.row
+        if account is None or row is None or observed is None or observed.instance is None:
+            return None
+        if self.called or self.deleting or not observed.fresh or observed.instance.prepaid:
+            return None
+        if decision.act is not Act.NOTHING or decision.gate.retry != "none":
+            return None
+        poller, target = account.poller, observed.instance.instance_id
+
+        def probe() -> object:
+            snapshot = poller.snapshot
+            if snapshot is None:
+                return None
+            return (snapshot.status_of(target), snapshot.records.get(target))
+
+        version = str(self.body["metadata"].get("resourceVersion"))
+        return Quiet(version, probe, row, time.monotonic() + full_every)
 
     # -- decide and act ---------------------------------------------------------------------
 

@@ -14,9 +14,11 @@ def register_reconcile(
     prefix: str,
     reconcile: Callable[..., Any],
     interval: float,
+    tick: Callable[..., Any] | None = None,
 ) -> None:
     """create, update and resume run it at once; a timer every ``interval`` keeps it
-    level-based (it reads shared polls and acts only when something must change)."""
+    level-based (it reads shared polls and acts only when something must change), through
+    ``tick`` when given (which may skip a run that can change nothing)."""
     for decorator, event in (
         (kopf.on.create, "create"),
         (kopf.on.update, "update"),
@@ -30,4 +32,4 @@ def register_reconcile(
         interval=interval,
         initial_delay=interval / 2,
         backoff=interval,
-    )(reconcile)
+    )(tick or reconcile)

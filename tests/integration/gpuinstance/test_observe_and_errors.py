@@ -76,6 +76,17 @@ async def test_drift_is_corrected(world: World) -> None:
     await world.phase("drifty", "Running")
 
 
+async def test_drift_of_an_object_left_quiet_is_corrected(world: World) -> None:
+    # Timer runs skip while nothing an object reads changes; its row in the poll does here.
+    world.cfgpu.emulator.config.create_seconds = 0
+    world.apply("quiet")
+    status = await world.phase("quiet", "Running")
+    await world.polls_ended(len(world.cfgpu.emulator.calls()), count=4)  # timer runs go by
+    instance = world.cfgpu.emulator.state.instances[status["instanceId"]]
+    world.cfgpu.emulator.state.force_status(instance.id, "CLOSED")
+    await eventually(lambda: instance.status == "STARTING", what="restarted")
+
+
 @pytest.mark.parametrize("operator_env", [{}])
 async def test_released_out_of_band_is_lost_and_never_replaced(world: World) -> None:
     world.cfgpu.emulator.config.create_seconds = 0
