@@ -112,6 +112,14 @@ class Run:
         )
         return calls, writes
 
+    async def writes_settled(self, quiet: float = 2.0) -> None:
+        """Wait until the operator has written nothing to the API server for ``quiet`` s."""
+        last, since = len(self.kube.requests), time.monotonic()
+        while time.monotonic() - since < quiet:
+            await asyncio.sleep(0.1)  # a sampling period, not a synchronisation
+            if len(self.kube.requests) != last:
+                last, since = len(self.kube.requests), time.monotonic()
+
     def watching(self) -> bool:
         """The operator watches GpuInstances: objects applied now are a burst, not a listing."""
         return any(
@@ -189,6 +197,7 @@ class Run:
         for name in [*(f"gi-{i:05d}" for i in range(n)), "late-arrival"]:
             self.world.cluster.delete(self.world.kind(), "default", name)
         took = await until(lambda: self.left() == 0, "all deleted", every=self.every)
+        await self.writes_settled()  # Events are posted from a queue, after the object went
         calls, writes = self.since(mark)
         deleted = n + 1  # and the late arrival of the restart
         out.update(
