@@ -2,15 +2,17 @@
 
 A fault matches an endpoint name (the emulator's own names, e.g. ``instance/create``, or
 ``*``) and optionally a method. Faults fire in the order they were added; each fires
-``times`` times, then is gone.
+``times`` times, then is gone. Besides, ``chaos`` makes a share of all other calls misbehave
+at random (reproducibly, from a seed), as a flaky network and a struggling API would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import deque
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from fnmatch import fnmatchcase
 from typing import Any
@@ -54,6 +56,14 @@ class FaultPlan:
     def __init__(self) -> None:
         self._faults: list[Fault] = []
         self.fired: deque[tuple[str, FaultKind]] = deque(maxlen=1000)
+        self._chaos: tuple[float, Sequence[Fault], random.Random] | None = None
+        self.chaos_fired = 0
+
+    def chaos(self, share: float, faults: Sequence[Fault], seed: int) -> None:
+        """From now on, each call no planned fault matches misbehaves with probability
+        ``share``, as one of ``faults`` picked at random; ``share`` 0 ends it."""
+        rng = random.Random(seed)  # noqa: S311 - reproducible chaos, not secrets
+        self._chaos = (share, list(faults), rng) if share > 0 else None
 
     def add(self, fault: Fault) -> Fault:
         if fault.times < 1:
@@ -86,6 +96,7 @@ class FaultPlan:
 
     def clear(self) -> None:
         self._faults.clear()
+        self._chaos = None
 
     @property
     def pending(self) -> list[Fault]:
@@ -99,10 +110,25 @@ class FaultPlan:
                     self._faults.remove(fault)
                 self.fired.append((endpoint, fault.kind))
                 return fault
-        return None
+        return self._random(endpoint, method)
+
+    def _random(self, endpoint: str, method: str) -> Fault | None:
+        if self._chaos is None:
+            return None
+        share, faults, rng = self._chaos
+        if rng.random() >= share:
+            return None
+        candidates = [f for f in faults if f.matches(endpoint, method)]
+        if not candidates:
+            return None
+        fault = replace(rng.choice(candidates), times=1)
+        self.fired.append((endpoint, fault.kind))
+        self.chaos_fired += 1
+        return fault
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+FAULT = web.RequestKey("fault", str)  # the kind of fault applied, for the emulator's log
 ErrorRenderer = Callable[[Fault], web.Response]
 
 _HTML_PAGE = "<html><head><title>502 Bad Gateway</title></head><body>bad gateway</body></html>"
@@ -118,6 +144,7 @@ def make_fault_middleware(
         fault = plan.take(endpoint_of(request), request.method)
         if fault is None:
             return await handler(request)
+        request[FAULT] = fault.kind.value
         return await _apply(fault, request, handler, render_error)
 
     return faults

@@ -16,7 +16,7 @@ import kopf
 
 from cfgpu_operator.clients.catalog import ResolvedImage
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
-from cfgpu_operator.errors import ApiError, NotFound, RejectedInput, WrongState
+from cfgpu_operator.errors import ApiError, NotFound, RejectedInput, Unavailable, WrongState
 from cfgpu_operator.handlers import cfgpu_mapping
 from cfgpu_operator.handlers.objects import Quiet
 from cfgpu_operator.handlers.pipeline import parse
@@ -39,6 +39,9 @@ from cfgpu_operator.reconcile.naming import instance_name
 
 KIND = "GpuInstance"
 LANDING = 60.0  # seconds a moving poll may take to show this object's last call
+# HTTP timeouts to wait after a create whose answer was lost before renting again: the
+# request may still be served after the client gave up on it.
+CREATE_GRACE = 3
 # An unknown instance id answers 10001, whose wording CFGPU does not fix.
 UNKNOWN_INSTANCE_CODE = "10001"
 
@@ -269,6 +272,10 @@ class GpuInstanceAdapter:
             self.state.acted_cycle = account.poller.begun
             return Outcome(error=exc)
         except ApiError as exc:
+            # The call may have acted all the same (an answer lost after CFGPU committed):
+            # a poll begun before it cannot tell, so the next decision waits for a later one.
+            self.state.acted_cycle = account.poller.begun
+            account.poller.refresh()
             return Outcome(error=exc)
         self.state.acted_cycle = account.poller.begun
         account.poller.refresh()  # one prompt poll, listing and all, to see what it did
@@ -286,6 +293,14 @@ class GpuInstanceAdapter:
             if owner is None:
                 self.rt.claim(instance_id, self.uid, self.me)
             return Outcome(instance_id=instance_id, found_by_name=owner is None, owner=owner)
+        unsure = self.state.create_unsure_until - time.monotonic()
+        if unsure > 0:
+            raise Unavailable(
+                f"the answer to the last create was lost; waiting {unsure:.0f} s more for "
+                "CFGPU to list the instance before renting again",
+                api="cfgpu",
+                endpoint="instance/create",
+            )
         return await self._rent(account, name)
 
     async def _find(self, account: Account, name: str) -> Match:
@@ -302,7 +317,12 @@ class GpuInstanceAdapter:
         gpu = await catalog.gpu_type(spec.gpu_type)
         image = await self._image(account)
         request, expand = cfgpu_mapping.create_request(spec, name, region.code, gpu.code, image)
-        instance_id = await account.client.create_instance(request)
+        try:
+            instance_id = await account.client.create_instance(request)
+        except Unavailable:
+            grace = CREATE_GRACE * self.rt.settings.CFGPU_OPERATOR_HTTP_TIMEOUT
+            self.state.create_unsure_until = time.monotonic() + grace
+            raise
         self.rt.claim(instance_id, self.uid, self.me)
         asked = spec.disks.system_expand_gb
         return Outcome(

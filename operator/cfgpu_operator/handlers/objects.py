@@ -36,6 +36,9 @@ class ObjectState:
     # The external id whose release (CFGPU) or DELETE (Primus-SaFE) this process sent and
     # had accepted: a later look at a stale listing or body must not send it again.
     removed: str | None = None
+    # Monotonic time until which no new create is sent: the last one's answer was lost, and
+    # CFGPU may still be renting it (a request can be served after the client gave up).
+    create_unsure_until: float = 0.0
     attempts: int = 0  # consecutive failures, for backoff
     retry_at: float = 0.0  # epoch time before which no new attempt is made
     last_delay: float = 0.0  # the backoff last chosen (deletion requeues after it)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from cfgpu_operator.emulators.faults import FaultKind
 from tests.helpers import eventually
-from tests.integration.gpuinstance.conftest import World
+from tests.integration.gpuinstance.conftest import FAST_SETTINGS, World
 
 
 async def test_crash_after_create_finds_the_instance_instead_of_renting_again(
@@ -26,6 +28,38 @@ async def test_crash_after_create_finds_the_instance_instead_of_renting_again(
     world.cfgpu.clock.advance(5)
     await world.phase("trainer", "Running")
     assert len(world.instances()) == 1
+
+
+TIMEOUT = float(FAST_SETTINGS["CFGPU_OPERATOR_HTTP_TIMEOUT"])
+
+
+@pytest.mark.parametrize(
+    ("fault", "delay"),
+    [
+        # CFGPU rents, then the connection drops: polls begun before the call cannot show it.
+        (FaultKind.DROP_AFTER_COMMIT, 0.0),
+        # CFGPU rents only long after the client gave up: polls begun after the timeout
+        # cannot show it either, for a while.
+        (FaultKind.LATENCY, 2.75 * TIMEOUT),
+    ],
+)
+async def test_a_create_whose_answer_is_lost_is_found_not_repeated(
+    world: World, fault: FaultKind, delay: float
+) -> None:
+    world.cfgpu.emulator.config.create_seconds = 0
+    world.apply("warm")  # the account's poll is under way before the create below
+    await world.phase("warm", "Running")
+    world.cfgpu.emulator.faults.kind(fault, "instance/create", delay=delay)
+    world.apply("lost-answer")
+    status = await world.phase("lost-answer", "Running")
+    calls = world.cfgpu.emulator.calls
+    await eventually(
+        lambda: any(c.fault == fault.value for c in calls("instance/create")),
+        what="the lost create served",
+    )
+    named = [i for i in world.instances() if "lost-answer" in i.name]
+    assert [i.id for i in named] == [status["instanceId"]]
+    assert len(world.cfgpu.emulator.calls("instance/create")) == 2  # warm + the lost one
 
 
 async def test_two_instances_with_our_name_stop_everything(world: World) -> None:

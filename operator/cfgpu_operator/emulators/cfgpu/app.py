@@ -22,7 +22,7 @@ from cfgpu_operator.emulators.cfgpu.state import (
     UnknownInstance,
 )
 from cfgpu_operator.emulators.clock import Clock, SystemClock
-from cfgpu_operator.emulators.faults import Fault, FaultPlan, make_fault_middleware
+from cfgpu_operator.emulators.faults import FAULT, Fault, FaultPlan, make_fault_middleware
 from cfgpu_operator.emulators.serving import serve
 
 PREFIX = "/userapi/v1"
@@ -40,6 +40,7 @@ class LoggedRequest:
     account: str | None  # the account's name, never its token
     status: int
     body: Any
+    fault: str | None = None  # the injected fault's kind, when one was applied
 
 
 class CfgpuEmulator:
@@ -114,6 +115,7 @@ class CfgpuEmulator:
                     account=account.name if account else None,
                     status=status,
                     body=body,
+                    fault=request.get(FAULT),
                 )
             )
 
