@@ -76,9 +76,9 @@ async def one_trial(world: World, rng: random.Random, names: list[str]) -> None:
     assert not left, f"left running or stopped: {left}"
 
 
-async def all_phase(world: World, names: list[str], phase: str) -> None:
+async def all_phase(world: World, names: list[str], phase: str, within: float = 60) -> None:
     await eventually(
         lambda: all(world.status(n).get("phase") == phase for n in names),
-        within=60,
+        within=within,
         what=f"{names} {phase}",
     )
