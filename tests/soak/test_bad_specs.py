@@ -1,0 +1,136 @@
+"""Property-based bad GpuInstance specs (hypothesis): each is refused at apply with the field
+named, or accepted and reported in a condition with a clear reason; never a create, never a
+crash, never a hot loop. One operator run per trial takes every example of that trial."""
+
+from __future__ import annotations
+
+import copy
+import string
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+
+from cfgpu_operator.emulators.kubernetes.status import ApiStatus
+from tests.helpers import eventually
+from tests.integration.gpuinstance.conftest import World
+
+pytestmark = pytest.mark.soak
+
+EXAMPLES = 25
+VALID: dict[str, Any] = {
+    "region": "hz",
+    "gpuType": "RTX 4090",
+    "image": {"system": "Tensorflow/2.15.0/3.11(ubuntu20.04)/12.2"},
+}
+WORD = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=12)
+NOT_AN_INT = st.one_of(
+    WORD, st.booleans(), st.floats(allow_nan=False).filter(lambda f: f != int(f))
+)
+
+
+def enum_but(*allowed: str) -> st.SearchStrategy[Any]:
+    return st.one_of(WORD.filter(lambda w: w not in allowed), st.integers(), st.booleans())
+
+
+# (field path under spec, strategy of values that are wrong there)
+MUTATIONS: list[tuple[tuple[str, ...], st.SearchStrategy[Any]]] = [
+    (("gpuCount",), st.one_of(st.integers(max_value=0), st.integers(min_value=9), NOT_AN_INT)),
+    (("region",), WORD.map(lambda w: f"nowhere-{w}")),
+    (("gpuType",), WORD.map(lambda w: f"no-such-gpu-{w}")),
+    (
+        ("image",),
+        st.one_of(
+            st.just({}),
+            WORD.map(lambda w: {"system": f"No/Such/{w}"}),
+            WORD.map(lambda w: {"id": f"image_{w}zz"}),
+            WORD.map(lambda w: {"private": f"missing-{w}"}),
+            WORD.map(lambda w: {"system": w, "id": f"image_{w}"}),
+        ),
+    ),
+    (("adaptType",), enum_but("CONTAINER", "VM")),
+    (("billing", "priceType"), enum_but("Usage", "Day", "Week", "Month")),
+    (("billing", "serviceTime"), st.one_of(st.integers(max_value=0), NOT_AN_INT)),
+    (("disks", "systemExpandGB"), st.one_of(st.integers(max_value=-1), NOT_AN_INT)),
+    (("disks", "dataExpandGB"), st.one_of(st.integers(max_value=-1), NOT_AN_INT)),
+    (("state",), enum_but("Running", "Stopped")),
+    (("deletionPolicy",), enum_but("Release", "Orphan")),
+    (("managementPolicy",), enum_but("Manage", "ObserveOnly")),
+]
+
+
+@st.composite
+def bad_spec(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    path, values = draw(st.sampled_from(MUTATIONS))
+    spec = copy.deepcopy(VALID)
+    at = spec
+    for key in path[:-1]:
+        at = at.setdefault(key, {})
+    at[path[-1]] = draw(values)
+    return "spec." + ".".join(path), spec
+
+
+def examples(trial: int) -> list[tuple[str, dict[str, Any]]]:
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    @seed(trial)
+    @settings(
+        max_examples=EXAMPLES,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(bad_spec())
+    def collect(example: tuple[str, dict[str, Any]]) -> None:
+        found.append(example)
+
+    collect()
+    return found
+
+
+async def test_bad_specs_are_refused_or_reported_never_rented(world: World, trial: int) -> None:
+    accepted: dict[str, str] = {}  # object name -> the field made wrong
+    for n, (field, spec) in enumerate(examples(trial)):
+        name = f"bad-{n:02d}"
+        refused = apply(world, name, spec)
+        if refused is None:
+            accepted[name] = field
+            continue
+        assert refused.code == 422, refused.message
+        assert field in refused.message, f"{field} not named: {refused.message}"
+    await eventually(
+        lambda: all(world.ready(name).get("reason") == "InvalidSpec" for name in accepted),
+        within=60,
+        what=f"every accepted bad spec reported: {accepted}",
+    )
+    for name, field in accepted.items():
+        assert world.ready(name)["status"] == "False"
+        assert world.ready(name).get("message"), f"{name} ({field}): no message"
+    calls = world.cfgpu.emulator.calls
+    assert not calls("instance/create"), "a bad spec was rented"
+    before, writes = len(calls()), status_writes(world, accepted)
+    await world.polls_ended(before, count=3)  # several reconcile intervals go by
+    acting = [c.endpoint for c in calls()[before:] if c.endpoint not in POLLS]
+    assert not acting, f"calls while nothing can change: {acting}"
+    assert status_writes(world, accepted) == writes, "status rewritten: a hot loop"
+
+
+POLLS = {"instance/status", "instance/page"}
+
+
+def apply(world: World, name: str, spec: dict[str, Any]) -> ApiStatus | None:
+    """None when the API server stored the object, else its refusal."""
+    try:
+        world.cluster.create(world.kind(), "default", {"metadata": {"name": name}, "spec": spec})
+    except ApiStatus as refused:
+        return refused
+    return None
+
+
+def status_writes(world: World, names: dict[str, str]) -> int:
+    return sum(
+        1
+        for r in list(world.kube.emulator.requests)
+        if r.verb == "patch" and r.subresource == "status" and r.name in names
+    )
