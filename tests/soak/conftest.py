@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.gpuinstance.conftest import operator_env, world  # noqa: F401
+from tests.integration.safeworkload.conftest import sworld, sworld_env  # noqa: F401
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -1,6 +1,6 @@
-"""Property-based bad GpuInstance specs (hypothesis): each is refused at apply with the field
-named, or accepted and reported in a condition with a clear reason; never a create, never a
-crash, never a hot loop. One operator run per trial takes every example of that trial."""
+"""Property-based bad specs of both kinds (hypothesis): each is refused at apply with the
+field named, or accepted and reported in a condition with a clear reason; never a create or a
+submit, never a crash, never a hot loop. One operator run per trial takes every example."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
+from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from cfgpu_operator.emulators.kubernetes.status import ApiStatus
 from tests.helpers import eventually
 from tests.integration.gpuinstance.conftest import World
+from tests.integration.safeworkload.conftest import SafeWorld
 
 pytestmark = pytest.mark.soak
 
@@ -60,10 +62,44 @@ MUTATIONS: list[tuple[tuple[str, ...], st.SearchStrategy[Any]]] = [
 ]
 
 
+SAFE_VALID: dict[str, Any] = {
+    "workspaceId": "ws-train",
+    "resources": [{"replica": 1, "cpu": "16", "gpu": "8", "memory": "256Gi"}],
+    "images": ["registry/ai/pytorch:2.4"],
+    "entryPoints": ["python train.py"],
+}
+KINDS = ("PyTorchJob", "Deployment", "StatefulSet", "Authoring", "TorchFT", "RayJob")
+SAFE_MUTATIONS: list[tuple[tuple[str, ...], st.SearchStrategy[Any]]] = [
+    (("workspaceId",), WORD.map(lambda w: f"no-such-workspace-{w}")),
+    (("kind",), st.one_of(enum_but(*KINDS), st.just("RayJob"))),  # RayJob: a scope ws-train lacks
+    (
+        ("resources",),
+        st.one_of(
+            st.just([]),
+            st.integers(max_value=0).map(lambda r: [{"replica": r, "cpu": "1", "memory": "1Gi"}]),
+            st.just([{"replica": 1, "cpu": "", "memory": "1Gi"}]),
+            st.just([{"replica": 1, "gpu": "1"}]),
+        ),
+    ),
+    (("priority",), st.one_of(st.integers(max_value=-1), st.integers(min_value=3), NOT_AN_INT)),
+    (("timeout",), st.one_of(st.integers(max_value=-1), NOT_AN_INT)),
+    (("maxRetry",), st.one_of(st.integers(max_value=-1), st.integers(min_value=51))),
+    (("ttlSecondsAfterFinished",), st.integers(max_value=-1)),
+    (("nodesAffinity",), enum_but("required", "preferred")),
+    (("deletionPolicy",), enum_but("Delete", "Orphan")),
+]
+# What an accepted bad SafeWorkload may say: the operator finds it before submitting.
+SAFE_REASONS = {"WorkspaceNotFound", "ScopeNotAllowed", "InvalidSpec"}
+
+
 @st.composite
-def bad_spec(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
-    path, values = draw(st.sampled_from(MUTATIONS))
-    spec = copy.deepcopy(VALID)
+def bad_spec(
+    draw: st.DrawFn,
+    mutations: list[tuple[tuple[str, ...], st.SearchStrategy[Any]]] = MUTATIONS,
+    valid: dict[str, Any] = VALID,
+) -> tuple[str, dict[str, Any]]:
+    path, values = draw(st.sampled_from(mutations))
+    spec = copy.deepcopy(valid)
     at = spec
     for key in path[:-1]:
         at = at.setdefault(key, {})
@@ -71,7 +107,9 @@ def bad_spec(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
     return "spec." + ".".join(path), spec
 
 
-def examples(trial: int) -> list[tuple[str, dict[str, Any]]]:
+def examples(
+    trial: int, strategy: st.SearchStrategy[tuple[str, dict[str, Any]]]
+) -> list[tuple[str, dict[str, Any]]]:
     found: list[tuple[str, dict[str, Any]]] = []
 
     @seed(trial)
@@ -81,7 +119,7 @@ def examples(trial: int) -> list[tuple[str, dict[str, Any]]]:
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
-    @given(bad_spec())
+    @given(strategy)
     def collect(example: tuple[str, dict[str, Any]]) -> None:
         found.append(example)
 
@@ -91,9 +129,9 @@ def examples(trial: int) -> list[tuple[str, dict[str, Any]]]:
 
 async def test_bad_specs_are_refused_or_reported_never_rented(world: World, trial: int) -> None:
     accepted: dict[str, str] = {}  # object name -> the field made wrong
-    for n, (field, spec) in enumerate(examples(trial)):
+    for n, (field, spec) in enumerate(examples(trial, bad_spec())):
         name = f"bad-{n:02d}"
-        refused = apply(world, name, spec)
+        refused = apply(world, world.kind(), name, spec)
         if refused is None:
             accepted[name] = field
             continue
@@ -116,13 +154,38 @@ async def test_bad_specs_are_refused_or_reported_never_rented(world: World, tria
     assert status_writes(world, accepted) == writes, "status rewritten: a hot loop"
 
 
+async def test_bad_safe_workloads_are_refused_or_reported_never_submitted(
+    sworld: SafeWorld, trial: int
+) -> None:
+    accepted: dict[str, str] = {}
+    for n, (field, spec) in enumerate(examples(trial, bad_spec(SAFE_MUTATIONS, SAFE_VALID))):
+        name = f"bad-{n:02d}"
+        refused = apply(sworld, sworld.workloads_kind(), name, spec)
+        if refused is None:
+            accepted[name] = field
+            continue
+        assert refused.code == 422, refused.message
+        assert field in refused.message, f"{field} not named: {refused.message}"
+    await eventually(
+        lambda: all(sworld.wready(name).get("reason") in SAFE_REASONS for name in accepted),
+        within=60,
+        what=f"every accepted bad spec reported: {accepted}",
+    )
+    for name, field in accepted.items():
+        assert sworld.wready(name)["status"] == "False"
+        assert sworld.wready(name).get("message"), f"{name} ({field}): no message"
+    platform = sworld.safe.emulator
+    assert not platform.state.workloads, "a bad spec was submitted"
+    assert not [c for c in platform.calls() if c.method != "GET"], "a bad spec was sent"
+
+
 POLLS = {"instance/status", "instance/page"}
 
 
-def apply(world: World, name: str, spec: dict[str, Any]) -> ApiStatus | None:
+def apply(world: World, kind: ResourceType, name: str, spec: dict[str, Any]) -> ApiStatus | None:
     """None when the API server stored the object, else its refusal."""
     try:
-        world.cluster.create(world.kind(), "default", {"metadata": {"name": name}, "spec": spec})
+        world.cluster.create(kind, "default", {"metadata": {"name": name}, "spec": spec})
     except ApiStatus as refused:
         return refused
     return None
