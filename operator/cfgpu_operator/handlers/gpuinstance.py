@@ -11,7 +11,7 @@ import kopf
 from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.gpuinstance_sync import KIND, GpuInstanceAdapter
 from cfgpu_operator.handlers.objects import ObjectState
-from cfgpu_operator.handlers.pipeline import FirstValues, Target, run_delete, run_sync
+from cfgpu_operator.handlers.pipeline import Target, run_delete, run_sync
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
@@ -29,13 +29,12 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
     interval = rt.settings.CFGPU_OPERATOR_RECONCILE_INTERVAL
 
     async def sync(*, body: kopf.Body, patch: kopf.Patch, uid: str, **kwargs: Any) -> None:
-        owners = FirstValues(kwargs["managed_instances"])
         state = rt.state(uid)
         state.quiet = None
         built: list[GpuInstanceAdapter] = []
 
         def build(status: Mapping[str, Any], state: ObjectState) -> GpuInstanceAdapter:
-            built.append(GpuInstanceAdapter(rt, body, status, state, owners))
+            built.append(GpuInstanceAdapter(rt, body, status, state))
             return built[-1]
 
         async def follow(adapter: Any, decision: Decision[Act], target: Target) -> bool:
@@ -47,6 +46,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
             return bool(adapter.called)
 
         decision = await run_sync(rt, KIND, uid, body, patch, build, follow)
+        rt.directory.saw_gpu_instance(uid, body["metadata"], state.view(body))
         if decision is not None and built:
             state.quiet = built[-1].quiet(decision, FULL_EVERY * interval)
 
@@ -58,19 +58,10 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
 
     register_reconcile(registry, RESOURCE, "gpuinstance", sync, interval, tick)
 
-    @kopf.index(*RESOURCE, id="managed_instances", registry=registry)
-    def managed_instances(
-        *, status: kopf.Status, namespace: str | None, name: str, **_: Any
-    ) -> dict[str, str]:
-        instance_id = status.get("instanceId")
-        return {instance_id: f"{namespace}/{name}"} if instance_id else {}
-
     @kopf.on.delete(*RESOURCE, id="gpuinstance-delete", registry=registry)
-    async def deleted(*, body: kopf.Body, patch: kopf.Patch, uid: str, **kwargs: Any) -> None:
-        owners = FirstValues(kwargs["managed_instances"])
-
+    async def deleted(*, body: kopf.Body, patch: kopf.Patch, uid: str, **_: Any) -> None:
         def build(status: Mapping[str, Any], state: ObjectState) -> GpuInstanceAdapter:
-            return GpuInstanceAdapter(rt, body, status, state, owners, deleting=True)
+            return GpuInstanceAdapter(rt, body, status, state, deleting=True)
 
         async def follow(adapter: Any, decision: Decision[Act], target: Target) -> bool:
             # Stop, then release, then see it gone: one handler run when CFGPU is quick.

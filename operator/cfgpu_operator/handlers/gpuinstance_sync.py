@@ -55,7 +55,6 @@ class GpuInstanceAdapter:
         body: kopf.Body,
         status: Mapping[str, Any],
         state: ObjectState,
-        owners: Mapping[str, str],
         *,
         deleting: bool = False,
     ) -> None:
@@ -65,7 +64,6 @@ class GpuInstanceAdapter:
         self.me = f"{self.namespace}/{meta['name']}"
         self.uid: str = meta["uid"]
         self.generation: int | None = meta.get("generation")
-        self.owners = owners  # instance id -> "namespace/name" of the object managing it
         self.spec, self.status = parse(body, status, GpuInstanceSpec, GpuInstanceStatus)
         self.account: Account | None = None
         self.called = False  # a call that changes something on CFGPU went through
@@ -154,7 +152,7 @@ class GpuInstanceAdapter:
         return Search(tuple(i for i in found.instance_ids if self._owner(i) is None))
 
     def _owner(self, instance_id: str) -> str | None:
-        owner = self.rt.claims.get(instance_id) or self.owners.get(instance_id)
+        owner = self.rt.directory.owners.get(instance_id)
         return owner if owner and owner != self.me else None
 
     async def _observe(self, account: Account, snapshot: Snapshot, target: str | None) -> Observed:

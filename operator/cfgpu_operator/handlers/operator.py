@@ -21,14 +21,15 @@ from cfgpu_operator.settings import Settings
 
 
 def build(
-    settings: Settings, rt: Runtime | None = None, namespaces: int = 0
+    settings: Settings, rt: Runtime | None = None, namespaces: tuple[str, ...] = ()
 ) -> tuple[kopf.OperatorRegistry, Runtime]:
-    """``namespaces``: how many namespaces are watched (0: all), for the watches' connections."""
+    """``namespaces``: those watched (none: all)."""
     registry = kopf.OperatorRegistry()
     runtime = rt or Runtime(settings)
     requeue.install()
     kinds = 1 if settings.SAFE_API_URL is None else 2
-    connections = settings.CFGPU_OPERATOR_KUBE_CONNECTIONS + kube_session.watches(kinds, namespaces)
+    watches = kube_session.watches(kinds, len(namespaces))
+    connections = settings.CFGPU_OPERATOR_KUBE_CONNECTIONS + watches
 
     @kopf.on.login(id="login", registry=registry)
     async def login(**kwargs: Any) -> kopf.AiohttpSession | None:
@@ -46,6 +47,12 @@ def build(
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
+
+    @kopf.on.startup(id="directory", registry=registry)
+    async def directory(**_: Any) -> None:
+        # Before Kopf watches anything: which object manages which instance must be known
+        # before the first handler decides to adopt one.
+        await runtime.seed_directory(namespaces)
 
     @kopf.on.cleanup(id="close-clients", registry=registry)
     async def close(**_: Any) -> None:
@@ -83,7 +90,7 @@ def run(settings: Settings, options: RunOptions) -> None:
     logs.configure(level, settings.CFGPU_OPERATOR_LOG_FORMAT, logging.getLogger().handlers)
     if options.metrics_port:
         metrics.serve(options.metrics_port, options.metrics_address)
-    registry, runtime = build(settings, namespaces=len(options.namespaces))
+    registry, runtime = build(settings, namespaces=options.namespaces)
     elector = None if options.standalone else _elector(runtime, settings)
     asyncio.run(_operate(registry, options, elector))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
@@ -62,24 +62,6 @@ class Target:
 
 
 Build = Callable[[Mapping[str, Any], ObjectState], Adapter[Any, Any, Any]]
-
-
-class FirstValues(Mapping[Any, Any]):
-    """A Kopf index read as one value per key (each object indexes one value under its key).
-    A view, not a copy: a handler looks up a few keys, and copying all N entries on every
-    run made each run O(N)."""
-
-    def __init__(self, index: Mapping[Any, Any]) -> None:
-        self._index = index
-
-    def __getitem__(self, key: Any) -> Any:
-        return next(iter(self._index[key]), None)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
 
 
 # Whether to reconcile again at once, on the status written so far (it may store part of

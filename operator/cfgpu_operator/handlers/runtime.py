@@ -14,6 +14,7 @@ from cfgpu_operator.clients.http import ClientOptions
 from cfgpu_operator.handlers import accounts
 from cfgpu_operator.handlers.accounts import Account, SafeAccount
 from cfgpu_operator.handlers.credentials import CredentialsError, Secrets, Tokens
+from cfgpu_operator.handlers.directory import Directory
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.settings import Settings
@@ -39,10 +40,7 @@ class Runtime:
         self._api: Any = None
         self.secrets = Secrets(self._core, ttl=settings.CFGPU_OPERATOR_SECRET_TTL)
         self.tokens = Tokens(settings, self.secrets)
-        # Instance id -> "namespace/name" of the object that rented or adopted it in this
-        # process: the index learns it only once the status patch comes back by watch.
-        self.claims: dict[str, str] = {}
-        self._claimed: dict[str, set[str]] = {}  # uid -> instance ids it claimed
+        self.directory = Directory()
 
     # -- accounts --------------------------------------------------------------------------
 
@@ -72,13 +70,21 @@ class Runtime:
         return found
 
     def claim(self, instance_id: str, uid: str, owner: str) -> None:
-        self.claims[instance_id] = owner
-        self._claimed.setdefault(uid, set()).add(instance_id)
+        self.directory.claim(instance_id, uid, owner)
+
+    async def seed_directory(self, namespaces: tuple[str, ...]) -> None:
+        """Every stored GpuInstance (and SafeWorkload) once, before Kopf watches any."""
+        plurals = {"GpuInstance": "gpuinstances"}
+        if self.settings.SAFE_API_URL is not None:
+            plurals["SafeWorkload"] = "safeworkloads"
+        for kind, plural in plurals.items():
+            for namespace in namespaces or (None,):
+                items = await asyncio.to_thread(self._list_all, plural, namespace)
+                self.directory.seed(kind, items)
 
     async def forget(self, uid: str) -> None:
         """The object is gone: drop its memory, its claims and its use of accounts."""
-        for instance_id in self._claimed.pop(uid, set()):
-            self.claims.pop(instance_id, None)
+        self.directory.forget(uid)
         state = self._objects.pop(uid, None)
         if state is not None:
             self._retired[uid] = state
@@ -135,6 +141,23 @@ class Runtime:
             name,
             {"status": dict(status)},
         )
+
+    def _list_all(self, plural: str, namespace: str | None) -> list[dict[str, Any]]:
+        """All objects of a kind in one namespace (None: every namespace), a page at a time."""
+        api, token = self.custom_objects(), None
+        items: list[dict[str, Any]] = []
+        while True:
+            page = (
+                api.list_cluster_custom_object(GROUP, VERSION, plural, limit=500, _continue=token)
+                if namespace is None
+                else api.list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, plural, limit=500, _continue=token
+                )
+            )
+            items.extend(page.get("items") or [])
+            token = (page.get("metadata") or {}).get("continue")
+            if not token:
+                return items
 
     def custom_objects(self) -> Any:
         """A kubernetes CustomObjectsApi (sync: call it through asyncio.to_thread)."""

@@ -88,6 +88,21 @@ async def test_adoption_and_already_managed(world: World) -> None:
     assert len(world.cfgpu.emulator.calls("instance/create")) == 1
 
 
+async def test_a_starting_operator_knows_who_manages_what_before_any_handler(
+    world: World,
+) -> None:
+    # Applied while the operator is down, "second" names the instance "first" manages. On
+    # start, "second" must not adopt it, however the two objects' handlers are ordered.
+    instant(world)
+    world.apply("first")
+    status = await world.phase("first", "Running")
+    await world.operator.stop()
+    world.apply("second", instanceId=status["instanceId"])
+    await world.operator.start()
+    await eventually(lambda: world.ready("second").get("reason") == "AlreadyManaged")
+    assert "instanceId" not in world.status("second")
+
+
 async def test_observe_only_reports_drift_without_calling_mutating_endpoints(
     world: World,
 ) -> None:
