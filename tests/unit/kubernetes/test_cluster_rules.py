@@ -320,3 +320,20 @@ def test_a_taken_generated_name_is_drawn_again() -> None:
     made = cluster.create(widgets(cluster), "default", {"metadata": {"generateName": "w-"}})
     assert made["metadata"]["name"].startswith("w-")
     assert made["metadata"]["name"] != first
+
+
+def test_garbage_collection_follows_owner_references_added_and_removed_later(
+    cluster: Cluster,
+) -> None:
+    configmaps = kind(cluster, "", "configmaps")
+    owner = cluster.create(widgets(cluster), "default", widget("owner"))
+    ref = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "name": "owner"}
+    ref["uid"] = owner["metadata"]["uid"]
+    for name in ("adopted", "released"):
+        cluster.create(configmaps, "default", {"metadata": {"name": name}})
+        cluster.patch(configmaps, "default", name, MERGE, {"metadata": {"ownerReferences": [ref]}})
+    cluster.patch(configmaps, "default", "released", MERGE, {"metadata": {"ownerReferences": None}})
+    cluster.delete(widgets(cluster), "default", "owner")
+    assert [o["metadata"]["name"] for o in cluster.list_objects(configmaps, "default")] == [
+        "released"
+    ]

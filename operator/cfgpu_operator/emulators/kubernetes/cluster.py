@@ -355,14 +355,16 @@ class Cluster:
             watcher.close()
 
     def _collect_garbage(self, owner_uid: str) -> None:
-        for key, bucket in self.store.all_buckets():
-            for obj in list(bucket.objects.values()):
-                owners = obj["metadata"].get("ownerReferences") or []
-                if any(ref.get("uid") == owner_uid for ref in owners):
-                    meta = obj["metadata"]
-                    kind = self.kind_of(key)
-                    if meta.get("deletionTimestamp") is None:
-                        self.delete(kind, meta.get("namespace"), meta["name"])
+        for key, namespace, name in self.store.dependents(owner_uid):
+            kind = next((k for k in self.registry if k.key == key), None)
+            obj = self.store.get(key, namespace, name) if kind is not None else None
+            if kind is None or obj is None:
+                continue
+            owners = obj["metadata"].get("ownerReferences") or []
+            if obj["metadata"].get("deletionTimestamp") is None and any(
+                ref.get("uid") == owner_uid for ref in owners
+            ):
+                self.delete(kind, namespace or None, name)
 
     def _has_content(self, namespace: str) -> bool:
         return any(

@@ -97,6 +97,9 @@ class Store:
         self._rv = 0
         self._history_size = history_size
         self._buckets: dict[tuple[str, str], Bucket] = {}
+        # owner uid -> the objects whose ownerReferences name it: garbage collection looks
+        # them up instead of scanning every object of every kind on each deletion.
+        self._dependents: dict[str, set[Ref]] = {}
 
     @property
     def resource_version(self) -> int:
@@ -121,19 +124,38 @@ class Store:
         rv = self.next_rv()
         meta["resourceVersion"] = str(rv)
         bucket = self.bucket(key)
-        bucket.objects[(meta.get("namespace", ""), meta["name"])] = obj
+        where = (meta.get("namespace", ""), meta["name"])
+        self._unlink(key, bucket.objects.get(where))
+        bucket.objects[where] = obj
+        self._link(key, obj)
         bucket.record(Event(event_type, copy.deepcopy(obj), rv))
         return copy.deepcopy(obj)
 
     def remove(self, key: tuple[str, str], obj: Obj) -> Obj:
         meta = obj["metadata"]
         bucket = self.bucket(key)
-        bucket.objects.pop((meta.get("namespace", ""), meta["name"]), None)
+        self._unlink(key, bucket.objects.pop((meta.get("namespace", ""), meta["name"]), None))
         rv = self.next_rv()
         gone = copy.deepcopy(obj)
         gone["metadata"]["resourceVersion"] = str(rv)
         bucket.record(Event("DELETED", gone, rv))
         return copy.deepcopy(gone)
+
+    def dependents(self, owner_uid: str) -> list[Ref]:
+        """Objects that named ``owner_uid`` in their ownerReferences (some may be gone)."""
+        return sorted(self._dependents.get(owner_uid, ()))
+
+    def _link(self, key: tuple[str, str], obj: Obj) -> None:
+        for owner in _owner_uids(obj):
+            self._dependents.setdefault(owner, set()).add(_ref(key, obj))
+
+    def _unlink(self, key: tuple[str, str], obj: Obj | None) -> None:
+        for owner in _owner_uids(obj) if obj is not None else ():
+            refs = self._dependents.get(owner)
+            if refs is not None:
+                refs.discard(_ref(key, obj))  # type: ignore[arg-type]
+                if not refs:
+                    del self._dependents[owner]
 
     def get(self, key: tuple[str, str], namespace: str, name: str) -> Obj | None:
         return self.bucket(key).objects.get((namespace, name))
@@ -146,3 +168,16 @@ class Store:
 
     def all_buckets(self) -> Iterator[tuple[tuple[str, str], Bucket]]:
         return iter(list(self._buckets.items()))
+
+
+Ref = tuple[tuple[str, str], str, str]  # kind key, namespace, name
+
+
+def _ref(key: tuple[str, str], obj: Obj) -> Ref:
+    meta = obj["metadata"]
+    return key, meta.get("namespace", ""), meta["name"]
+
+
+def _owner_uids(obj: Obj) -> list[str]:
+    refs = obj["metadata"].get("ownerReferences") or []
+    return [str(ref["uid"]) for ref in refs if isinstance(ref, dict) and ref.get("uid")]
