@@ -128,15 +128,7 @@ def examples(
 
 
 async def test_bad_specs_are_refused_or_reported_never_rented(world: World, trial: int) -> None:
-    accepted: dict[str, str] = {}  # object name -> the field made wrong
-    for n, (field, spec) in enumerate(examples(trial, bad_spec())):
-        name = f"bad-{n:02d}"
-        refused = apply(world, world.kind(), name, spec)
-        if refused is None:
-            accepted[name] = field
-            continue
-        assert refused.code == 422, refused.message
-        assert field in refused.message, f"{field} not named: {refused.message}"
+    accepted = apply_all(world, world.kind(), examples(trial, bad_spec()))
     await eventually(
         lambda: all(world.ready(name).get("reason") == "InvalidSpec" for name in accepted),
         within=60,
@@ -157,15 +149,8 @@ async def test_bad_specs_are_refused_or_reported_never_rented(world: World, tria
 async def test_bad_safe_workloads_are_refused_or_reported_never_submitted(
     sworld: SafeWorld, trial: int
 ) -> None:
-    accepted: dict[str, str] = {}
-    for n, (field, spec) in enumerate(examples(trial, bad_spec(SAFE_MUTATIONS, SAFE_VALID))):
-        name = f"bad-{n:02d}"
-        refused = apply(sworld, sworld.workloads_kind(), name, spec)
-        if refused is None:
-            accepted[name] = field
-            continue
-        assert refused.code == 422, refused.message
-        assert field in refused.message, f"{field} not named: {refused.message}"
+    bad = examples(trial, bad_spec(SAFE_MUTATIONS, SAFE_VALID))
+    accepted = apply_all(sworld, sworld.workloads_kind(), bad)
     await eventually(
         lambda: all(sworld.wready(name).get("reason") in SAFE_REASONS for name in accepted),
         within=60,
@@ -180,6 +165,23 @@ async def test_bad_safe_workloads_are_refused_or_reported_never_submitted(
 
 
 POLLS = {"instance/status", "instance/page"}
+
+
+def apply_all(
+    world: World, kind: ResourceType, bad: list[tuple[str, dict[str, Any]]]
+) -> dict[str, str]:
+    """Apply each (field, spec); a refusal must name the field. The accepted ones, by object
+    name, with the field made wrong."""
+    accepted: dict[str, str] = {}
+    for n, (field, spec) in enumerate(bad):
+        name = f"bad-{n:02d}"
+        refused = apply(world, kind, name, spec)
+        if refused is None:
+            accepted[name] = field
+            continue
+        assert refused.code == 422, refused.message
+        assert field in refused.message, f"{field} not named: {refused.message}"
+    return accepted
 
 
 def apply(world: World, kind: ResourceType, name: str, spec: dict[str, Any]) -> ApiStatus | None:

@@ -11,12 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from cfgpu_operator.reconcile.conditions import condition
+
 Key = tuple[str, str]  # namespace, name
-
-
-def _ready(status: Mapping[str, Any]) -> bool:
-    conditions = status.get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
 class Directory:
@@ -38,7 +35,8 @@ class Directory:
         """A GpuInstance as stored (at startup) or as its handler left it."""
         key = (str(meta.get("namespace") or ""), str(meta.get("name")))
         self._keys[uid] = ("GpuInstance", key)
-        self.gpu_ready[key] = _ready(status)
+        ready = condition(list(status.get("conditions") or []), "Ready") or {}
+        self.gpu_ready[key] = ready.get("status") == "True"
         instance_id = status.get("instanceId")
         if instance_id:
             self.claim(str(instance_id), uid, f"{key[0]}/{key[1]}")

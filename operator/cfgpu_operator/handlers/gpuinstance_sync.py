@@ -264,20 +264,16 @@ class GpuInstanceAdapter:
             return None
         try:
             outcome = await _CALLS[act](self, account, decision)
-        except WrongState as exc:
-            # CFGPU disagrees with the poll this call was decided on: the next call waits for
-            # a poll that began after this answer, at the poller's own cadence (no kick).
-            self.state.acted_cycle = account.poller.begun
-            return Outcome(error=exc)
         except ApiError as exc:
-            # The call may have acted all the same (an answer lost after CFGPU committed):
-            # a poll begun before it cannot tell, so the next decision waits for a later one.
-            self.state.acted_cycle = account.poller.begun
-            account.poller.refresh()
-            return Outcome(error=exc)
+            outcome = Outcome(error=exc)
+        # Whatever it answered, the call may have acted (a failure may be an answer lost after
+        # CFGPU committed): the next decision waits for a poll begun after it.
         self.state.acted_cycle = account.poller.begun
-        account.poller.refresh()  # one prompt poll, listing and all, to see what it did
-        self.called = True
+        if not isinstance(outcome.error, WrongState):
+            # One prompt poll, listing and all, to see what it did. CFGPU refusing for the
+            # state the poll showed is left to the poller's own cadence (no kick).
+            account.poller.refresh()
+        self.called = outcome.error is None
         return outcome
 
     async def _create(self, account: Account, decision: Decision[Act]) -> Outcome:
