@@ -43,10 +43,11 @@ class Secrets:
         """One value of a Secret; CredentialsError (never quoting the value) when unusable."""
         where = (namespace, name, key)
         cached = self._cache.get(where)
-        if cached is None or self._clock() - cached[0] >= self._ttl:
-            cached = (self._clock(), await self._shared_read(where))
-            self._cache[where] = cached
-        found = cached[1]
+        found = (
+            await self._shared_read(where)
+            if cached is None or self._clock() - cached[0] >= self._ttl
+            else cached[1]
+        )
         if isinstance(found, CredentialsError):
             raise CredentialsError(str(found))
         return found
@@ -54,9 +55,16 @@ class Secrets:
     async def _shared_read(self, where: Key) -> str | CredentialsError:
         task = self._reading.get(where)
         if task is None:
-            task = self._reading[where] = asyncio.create_task(self._read(*where))
+            task = self._reading[where] = asyncio.create_task(self._fill(where))
             task.add_done_callback(lambda _: self._reading.pop(where, None))
         return await asyncio.shield(task)
+
+    async def _fill(self, where: Key) -> str | CredentialsError:
+        # Cached by the read itself, before anyone sees it finish: a caller arriving between
+        # its end and its waiters' wake-up must find the value, not start a second read.
+        found = await self._read(*where)
+        self._cache[where] = (self._clock(), found)
+        return found
 
     async def _read(self, namespace: str, name: str, key: str) -> str | CredentialsError:
         where = f"Secret {namespace}/{name}"
