@@ -12,7 +12,7 @@ from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.gpuinstance_sync import KIND, GpuInstanceAdapter
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.handlers.pipeline import Target, run_delete, run_sync
-from cfgpu_operator.handlers.runtime import Runtime
+from cfgpu_operator.handlers.runtime import Runtime, write_failure
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.models.gpuinstance import PLURAL
@@ -56,7 +56,16 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
             return  # nothing it reads changed since a reconcile that found nothing to do
         await sync(body=body, patch=patch, uid=uid, **kwargs)
 
-    register_reconcile(registry, RESOURCE, "gpuinstance", sync, interval, tick)
+    register_reconcile(
+        registry,
+        RESOURCE,
+        "gpuinstance",
+        sync,
+        interval,
+        kind=KIND,
+        write=rt.status_writer(PLURAL),
+        tick=tick,
+    )
 
     @kopf.on.delete(*RESOURCE, id="gpuinstance-delete", registry=registry)
     async def deleted(*, body: kopf.Body, patch: kopf.Patch, uid: str, **_: Any) -> None:
@@ -79,13 +88,8 @@ async def _store_intent(rt: Runtime, target: Target) -> None:
         await rt.write_status(PLURAL, str(meta.namespace), str(meta.name), written)
     except Exception as exc:  # whatever failed, the name is not stored: do not rent
         target.patch.setdefault("status", {}).update(written)
-        requeue.wait(f"could not store the instance name yet ({_reason(exc)})", INTENT_RETRY)
+        requeue.wait(f"could not store the instance name yet ({write_failure(exc)})", INTENT_RETRY)
     target.state.remember({"status": written})
     merged = status_fields.overlay(target.current, written)
     target.current.clear()
     target.current.update(merged)  # what the next reconcile starts from
-
-
-def _reason(exc: Exception) -> str:
-    status, reason = getattr(exc, "status", None), getattr(exc, "reason", None)
-    return f"HTTP {status} {reason}" if status else type(exc).__name__

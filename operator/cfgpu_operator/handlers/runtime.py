@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from cfgpu_operator import metrics
@@ -142,6 +142,17 @@ class Runtime:
             {"status": dict(status)},
         )
 
+    def status_writer(
+        self, plural: str
+    ) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Awaitable[None]]:
+        """``write_status`` for one kind, taking the object's body."""
+
+        async def write(body: Mapping[str, Any], status: Mapping[str, Any]) -> None:
+            meta = body["metadata"]
+            await self.write_status(plural, str(meta["namespace"]), str(meta["name"]), status)
+
+        return write
+
     def _list_all(self, plural: str, namespace: str | None) -> list[dict[str, Any]]:
         """All objects of a kind in one namespace (None: every namespace), a page at a time."""
         api, token = self.custom_objects(), None
@@ -176,3 +187,9 @@ class Runtime:
                 config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
             self._api = client.ApiClient(configuration)
         return self._api
+
+
+def write_failure(exc: Exception) -> str:
+    """A failed Kubernetes write in a few words (HTTP status and reason when it has them)."""
+    status, reason = getattr(exc, "status", None), getattr(exc, "reason", None)
+    return f"HTTP {status} {reason}" if status else type(exc).__name__

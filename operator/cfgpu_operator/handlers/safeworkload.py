@@ -41,7 +41,15 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         if decision is not None and decision.act in RECORDS:
             requeue.wait(str(decision.args.get("message", "recorded")), AFTER_RECORD)
 
-    register_reconcile(registry, RESOURCE, "safeworkload", sync, interval)
+    register_reconcile(
+        registry,
+        RESOURCE,
+        "safeworkload",
+        sync,
+        interval,
+        kind=KIND,
+        write=rt.status_writer(safeworkload.PLURAL),
+    )
 
     @kopf.on.delete(*RESOURCE, id="safeworkload-delete", registry=registry)
     async def deleted(*, body: kopf.Body, patch: kopf.Patch, uid: str, **_: Any) -> None:

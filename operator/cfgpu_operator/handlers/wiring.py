@@ -7,6 +7,8 @@ from typing import Any
 
 import kopf
 
+from cfgpu_operator.handlers import ticking
+
 
 def register_reconcile(
     registry: kopf.OperatorRegistry,
@@ -14,22 +16,26 @@ def register_reconcile(
     prefix: str,
     reconcile: Callable[..., Any],
     interval: float,
-    tick: Callable[..., Any] | None = None,
+    *,
+    kind: str,
+    write: ticking.WriteStatus,
+    tick: ticking.Tick | None = None,
 ) -> None:
-    """create, update and resume run it at once; a timer every ``interval`` keeps it
-    level-based (it reads shared polls and acts only when something must change), through
-    ``tick`` when given (which may skip a run that can change nothing)."""
+    """create, update and resume run it at once; a daemon runs it every ``interval`` to keep
+    it level-based (it reads shared polls and acts only when something must change), through
+    ``tick`` when given (which may skip a run that can change nothing), and stores the
+    status it reports with ``write``."""
     for decorator, event in (
         (kopf.on.create, "create"),
         (kopf.on.update, "update"),
         (kopf.on.resume, "resume"),
     ):
         decorator(*resource, id=f"{prefix}-{event}", registry=registry, backoff=interval)(reconcile)
-    kopf.timer(
-        *resource,
-        id=f"{prefix}-sync",
-        registry=registry,
-        interval=interval,
-        initial_delay=interval / 2,
-        backoff=interval,
-    )(tick or reconcile)
+
+    async def periodic(*, stopped: kopf.DaemonStopped, body: kopf.Body, uid: str, **_: Any) -> None:
+        run = tick or reconcile
+        await ticking.run(
+            stopped=stopped, body=body, uid=uid, tick=run, interval=interval, write=write, kind=kind
+        )
+
+    kopf.daemon(*resource, id=f"{prefix}-sync", registry=registry)(periodic)

@@ -1,0 +1,78 @@
+"""The periodic reconcile of one object, as a loop in a Kopf daemon rather than a Kopf timer.
+
+A Kopf timer run costs ~0.7 ms of Kopf's own machinery (handler state, outcome, logging, an
+empty patch check) before the handler can decide it has nothing to do: at 10,000 objects and
+a 10 s interval that is 1,000 runs a second, a whole core. Here a run that skips costs a few
+microseconds, and a run that writes merge-patches the status itself (the daemon's own patch
+is applied only when a daemon returns)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import kopf
+
+from cfgpu_operator import logs
+from cfgpu_operator.handlers.runtime import write_failure
+
+log = logging.getLogger("cfgpu_operator.objects")
+
+Tick = Callable[..., Awaitable[None]]
+WriteStatus = Callable[[Mapping[str, Any], Mapping[str, Any]], Awaitable[None]]
+
+
+async def run(
+    *,
+    stopped: kopf.DaemonStopped,
+    body: kopf.Body,
+    uid: str,
+    tick: Tick,
+    interval: float,
+    write: WriteStatus,
+    kind: str,
+) -> None:
+    """Run ``tick`` every ``interval`` (first after half of it, like the timer it replaces)
+    until Kopf stops the daemon: the object is being deleted, or the operator exits."""
+    delay = interval / 2
+    while not await _stopped_within(stopped, delay):
+        delay = await once(body=body, uid=uid, tick=tick, interval=interval, write=write, kind=kind)
+
+
+async def _stopped_within(stopped: kopf.DaemonStopped, delay: float) -> bool:
+    await stopped.wait(delay)
+    return bool(stopped)
+
+
+async def once(
+    *, body: kopf.Body, uid: str, tick: Tick, interval: float, write: WriteStatus, kind: str
+) -> float:
+    """One run and its status write; returns the seconds until the next run."""
+    patch = kopf.Patch()
+    delay = interval
+    try:
+        await tick(body=body, patch=patch, uid=uid)
+    except kopf.TemporaryError as exc:
+        # A wait the reconcile asked for (requeue.wait), or a failure it already reported.
+        delay = exc.delay if exc.delay is not None else interval
+        _say(kind, body, logging.INFO, f"runs again in {delay:.0f} s: {exc}")
+    except Exception as exc:  # a defect: keep the object's loop alive, say it once per run
+        _say(
+            kind,
+            body,
+            logging.ERROR,
+            f"periodic reconcile failed ({exc!r}); again in {delay:.0f} s",
+        )
+    status = patch.get("status")
+    if status:
+        try:
+            await write(body, status)
+        except Exception as exc:  # the next run decides again on what is stored
+            _say(kind, body, logging.WARNING, f"could not write the status ({write_failure(exc)})")
+    return delay
+
+
+def _say(kind: str, body: kopf.Body, level: int, message: str) -> None:
+    with logs.about(kind, body.metadata.namespace, body.metadata.name):
+        log.log(level, message)
