@@ -100,6 +100,10 @@ class Run:
         process = self.world.operator.process
         return cpu_seconds(process.pid) if process else 0.0
 
+    def event_reasons(self) -> Counter[str]:
+        """Events posted so far, by reason: which decisions cost the Event writes."""
+        return Counter(str(e.get("reason")) for e in self.world.events())
+
     def marks(self) -> tuple[int, int]:
         return len(self.cfgpu.requests), len(self.kube.requests)
 
@@ -168,6 +172,7 @@ class Run:
             self.world.apply(name)
         took = await until(lambda: self.ready() == n, f"{n} Ready", every=self.every)
         calls, writes = self.since(mark)
+        reasons = self.event_reasons()
         latencies = self.create_latencies(applied)
         out.update(
             apply_to_create_p50_ms=round(1000 * percentile(latencies, 0.5)),
@@ -180,6 +185,7 @@ class Run:
             ready_per_second=round(n / took, 1),
             cfgpu_calls_per_object={k: round(v / n, 2) for k, v in sorted(calls.items())},
             k8s_writes_per_object={k: round(v / n, 2) for k, v in sorted(writes.items())},
+            events_per_object={k: round(v / n, 2) for k, v in sorted(reasons.items())},
         )
         mark, cpu = self.marks(), self.operator_cpu()
         await asyncio.sleep(steady)  # a measurement window of steady state, not a wait
@@ -193,12 +199,13 @@ class Run:
         process = self.world.operator.process
         out["operator_rss_mb"] = round(rss_mb(process.pid), 1) if process else None
         out.update(await self.restart())
-        mark = self.marks()
+        mark, posted = self.marks(), self.event_reasons()
         for name in [*(f"gi-{i:05d}" for i in range(n)), "late-arrival"]:
             self.world.cluster.delete(self.world.kind(), "default", name)
         took = await until(lambda: self.left() == 0, "all deleted", every=self.every)
         await self.writes_settled()  # Events are posted from a queue, after the object went
         calls, writes = self.since(mark)
+        reasons = self.event_reasons() - posted
         deleted = n + 1  # and the late arrival of the restart
         out.update(
             delete_seconds=round(took, 2),
@@ -208,9 +215,13 @@ class Run:
             delete_k8s_writes_per_object={
                 k: round(v / deleted, 2) for k, v in sorted(writes.items())
             },
+            delete_events_per_object={k: round(v / deleted, 2) for k, v in sorted(reasons.items())},
             released=sum(i.status == "RELEASED" for i in self.cfgpu.state.instances.values()),
         )
-        out["timeouts_in_log"] = self.world.operator.log().count("timed out")
+        text = self.world.operator.log()
+        out["timeouts_in_log"] = text.count("timed out")
+        # Reconciles that asked to come back (each is a handler run and usually a write).
+        out["waits_in_log"] = text.count("will run again") + text.count("runs again in")
         return out
 
 
