@@ -85,11 +85,12 @@ async def _store_intent(rt: Runtime, target: Target) -> None:
     written = dict(target.patch.pop("status", None) or {})
     meta = target.body.metadata
     try:
-        await rt.write_status(PLURAL, str(meta.namespace), str(meta.name), written)
+        stored = await rt.write_status(PLURAL, str(meta.namespace), str(meta.name), written)
     except Exception as exc:  # whatever failed, the name is not stored: do not rent
         target.patch.setdefault("status", {}).update(written)
         requeue.wait(f"could not store the instance name yet ({write_failure(exc)})", INTENT_RETRY)
-    target.state.remember({"status": written})
+    # The version it stored predates the handler's own patch at the end, like the body.
+    target.state.remember({"status": written}, meta.get("resourceVersion"), stored)
     merged = status_fields.overlay(target.current, written)
     target.current.clear()
     target.current.update(merged)  # what the next reconcile starts from

@@ -8,6 +8,8 @@ number of connections and the rest wait their turn, in order."""
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -22,9 +24,67 @@ def watches(kinds: int, namespaces: int) -> int:
     return kinds * max(1, namespaces) + OBSERVERS
 
 
-async def login(connections: int, **kwargs: Any) -> kopf.AiohttpSession | None:
+class WriteFailed(Exception):
+    """The API server refused or did not answer a write (``status`` 0: no answer)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(f"HTTP {status} {reason}" if status else reason)
+        self.status, self.reason = status, reason
+
+
+class StatusPatcher:
+    """Status merge-patches sent over Kopf's own session (the latest one it logged in with).
+
+    The kubernetes client is synchronous: run in threads, its writes held the GIL in its own
+    Python (a third of the operator's samples in a 1,000-object burst were the intent
+    writes), and it kept a second connection pool outside the bound."""
+
+    TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+        self._server = ""
+
+    def use(self, session: aiohttp.ClientSession, server: str) -> None:
+        self._session, self._server = session, server.rstrip("/")
+
+    @property
+    def ready(self) -> bool:
+        return self._session is not None
+
+    async def patch_status(
+        self, path: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> str | None:
+        """``path``: ``group/version/plural`` of the kind. Returns the resourceVersion
+        stored."""
+        if self._session is None:
+            raise WriteFailed(0, "not logged in to the API server yet")
+        group_version, plural = path.rsplit("/", 1)
+        url = f"{self._server}/apis/{group_version}/namespaces/{namespace}/{plural}/{name}/status"
+        try:
+            async with self._session.patch(
+                url,
+                data=json.dumps({"status": dict(status)}),
+                headers={"Content-Type": "application/merge-patch+json"},
+                timeout=self.TIMEOUT,
+            ) as response:
+                if response.status >= 400:
+                    raise WriteFailed(response.status, response.reason or "")
+                stored = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, RuntimeError, ValueError) as exc:
+            # RuntimeError: Kopf closed this session after a re-login; the next write uses
+            # the new one. ValueError: an answer that is not JSON.
+            raise WriteFailed(0, type(exc).__name__) from None
+        meta = stored.get("metadata") if isinstance(stored, dict) else None
+        version = (meta or {}).get("resourceVersion")
+        return None if version is None else str(version)
+
+
+async def login(
+    connections: int, patcher: StatusPatcher | None = None, **kwargs: Any
+) -> kopf.AiohttpSession | None:
     """Kopf's credentials (in-cluster service account, else the kubeconfig, as kubectl does)
-    in a session of at most ``connections`` connections."""
+    in a session of at most ``connections`` connections; ``patcher`` writes over it too."""
     # Reading a kubeconfig may run an exec plugin: not on the event loop.
     info = await asyncio.to_thread(kopf.login_via_client, **kwargs)
     if info is None:
@@ -35,6 +95,8 @@ async def login(connections: int, **kwargs: Any) -> kopf.AiohttpSession | None:
         proxy=info.proxy_url,
         trust_env=info.trust_env,
     )
+    if patcher is not None:
+        patcher.use(session, info.server)
     return kopf.AiohttpSession(
         aiohttp_session=session,
         server=info.server,

@@ -4,6 +4,7 @@ safe: the worst case is one early retry, answered by an "observe again")."""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,15 +50,47 @@ class ObjectState:
     written: dict[str, tuple[Any, float]] = field(default_factory=dict)
     quiet: Quiet | None = None  # set by a reconcile with nothing to do; any other clears it
 
+    # The newest resourceVersion known to predate the last status write of this process: a
+    # body no newer cannot show that write however late the watch brings the next one
+    # (under load, later than status_fields.TRUST_UNSEEN), so the write is trusted over it.
+    before: str | None = None
+
     def view(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """The status as this process last left it. A handler queued behind the lock (or
         woken by a late watch event) holds a body from before the previous handler's patch;
         deciding on that would repeat its warnings and calls and skip its backoff."""
         seen = dict(body.get("status") or {})
-        self.written = status_fields.unseen(seen, self.written, time.monotonic())
+        now = time.monotonic()
+        if not_newer(_version(body), self.before):
+            now = -math.inf  # a body older than the write: nothing written can show in it
+        self.written = status_fields.unseen(seen, self.written, now)
+        if not self.written:
+            self.before = None
         return status_fields.overlay(seen, {k: v for k, (v, _) in self.written.items()})
 
-    def remember(self, patch: Mapping[str, Any]) -> None:
-        """Call with the handler's patch once it is done (Kopf applies it afterwards)."""
+    def remember(self, patch: Mapping[str, Any], *older: str | None) -> None:
+        """Call with the handler's patch once it is done (Kopf applies it afterwards), and the
+        resourceVersions known to predate it (the body it decided on)."""
         now = time.monotonic()
-        self.written.update({k: (v, now) for k, v in (patch.get("status") or {}).items()})
+        status = patch.get("status") or {}
+        if status:  # a run that wrote nothing makes no body older than anything
+            self.written.update({k: (v, now) for k, v in status.items()})
+            for version in older:
+                if version and not not_newer(version, self.before):
+                    self.before = version
+
+
+def not_newer(version: str | None, than: str | None) -> bool:
+    """Whether an object at ``version`` is no newer than at ``than``. Kubernetes 1.35 made
+    resourceVersions comparable integers (KEP-5504); any other form compares for equality
+    only, as older servers promised."""
+    if version is None or than is None:
+        return False
+    if version.isdigit() and than.isdigit():
+        return int(version) <= int(than)
+    return version == than
+
+
+def _version(body: Mapping[str, Any]) -> str | None:
+    version = (body.get("metadata") or {}).get("resourceVersion")
+    return None if version is None else str(version)

@@ -27,9 +27,11 @@ def reconciling(
         try:
             yield dict(before)  # a copy: the reconcile adds what it learns as it goes
         finally:
-            created = body.get("metadata", {}).get("creationTimestamp")
-            record_outcome(kind, uid, before, dict(patch.get("status") or {}), created)
-            state.remember(patch)
+            meta = body.get("metadata", {})
+            record_outcome(
+                kind, uid, before, dict(patch.get("status") or {}), meta.get("creationTimestamp")
+            )
+            state.remember(patch, meta.get("resourceVersion"))
 
 
 def record_outcome(

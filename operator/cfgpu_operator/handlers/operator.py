@@ -33,7 +33,7 @@ def build(
 
     @kopf.on.login(id="login", registry=registry)
     async def login(**kwargs: Any) -> kopf.AiohttpSession | None:
-        return await kube_session.login(connections, **kwargs)
+        return await kube_session.login(connections, runtime.patcher, **kwargs)
 
     @kopf.on.startup(id="configure", registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -113,7 +113,7 @@ async def run_delete(
                 target = Target(body, patch, state, status, rt.settings)
                 decision = await _reconcile_on(build, target, follow)
             finally:
-                state.remember(patch)
+                state.remember(patch, body.metadata.get("resourceVersion"))
     if decision.act is not finish:
         message = _ready_message(decision.status) or f"waiting to delete {kind}"
         requeue.wait(message, requeue_delay(decision.gate, state, rt.settings))

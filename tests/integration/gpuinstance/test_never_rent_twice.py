@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from cfgpu_operator.emulators.faults import FaultKind
+from cfgpu_operator.reconcile.status import TRUST_UNSEEN
 from tests.helpers import eventually
 from tests.integration.gpuinstance.conftest import FAST_SETTINGS, World
 
@@ -105,6 +108,35 @@ async def test_a_lagging_watch_repeats_no_call(world: World) -> None:
     ]
     assert counts == [1, 1, 1]
     assert [e["message"].split()[0] for e in world.events("InstanceCreated")] == ["rented"]
+
+
+async def test_a_watch_later_than_the_trust_window_repeats_no_write(world: World) -> None:
+    """Under load the watch brings bodies back seconds late, later than the operator trusts
+    a write the body does not show: a body that predates its own writes must not make it
+    decide again (record the name again, adopt its own instance) or write again."""
+    config = world.cfgpu.emulator.config
+    config.create_seconds = config.start_seconds = 0
+    world.kube.emulator.watches.lag = TRUST_UNSEEN + 1
+    world.apply("late")
+    await world.phase("late", "Running", within=40)
+    running = world.cluster.store.resource_version
+    # Long enough for the watch to bring every body back and periodic runs to read them.
+    await world.polls_ended(since=len(world.cfgpu.emulator.calls()), count=15)
+    # Kopf may store its own record again on a late body; the operator's fields stay put.
+    assert changes_since(world, running) <= {"kopf"}
+    assert [e["message"].split()[0] for e in world.events("InstanceCreated")] == ["rented"]
+    assert len(world.cfgpu.emulator.calls("instance/create")) == 1
+
+
+def changes_since(world: World, version: int) -> set[str]:
+    """Status fields of the objects changed by writes after ``version``."""
+    history = list(world.cluster.store.bucket(world.kind().key).history)
+    changed: set[str] = set()
+    for before, after in itertools.pairwise(history):
+        if after.rv > version:
+            a, b = before.object.get("status") or {}, after.object.get("status") or {}
+            changed |= {k for k in {*a, *b} if a.get(k) != b.get(k)}
+    return changed
 
 
 async def test_nothing_is_rented_until_the_name_is_stored(world: World) -> None:

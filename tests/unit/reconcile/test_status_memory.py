@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cfgpu_operator.handlers.objects import ObjectState
+from cfgpu_operator.handlers.objects import ObjectState, not_newer
 from cfgpu_operator.reconcile.status import TRUST_UNSEEN, overlay, unseen, write_changes
 
 FAILED = {"phase": "Creating", "lastError": {"code": "52001", "message": "poor"}}
@@ -99,3 +99,60 @@ def test_object_state_forgets_a_patch_once_the_body_shows_it() -> None:
     assert state.written == {}
     # once the body confirms a patch, the body alone is the truth again
     assert state.view(stale) == {"phase": "Pending"}
+
+
+def test_a_body_known_to_predate_a_write_never_outvotes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under load the watch can bring a body back later than the trust window: a body whose
+    resourceVersion predates the write still shows the write pending; a newer one does not."""
+    clock = [1000.0]
+    monkeypatch.setattr("cfgpu_operator.handlers.objects.time.monotonic", lambda: clock[0])
+    state = ObjectState()
+    intent = {"instanceName": "k8s-a", "observedGeneration": 1, "phase": "Creating"}
+    state.remember({"status": intent}, "10", "11")  # decided on rv 10; the write stored 11
+    state.remember({"status": {"phase": "Running", "instanceId": "i-1"}}, "10")
+    clock[0] += 10 * TRUST_UNSEEN
+    both = {**intent, "phase": "Running", "instanceId": "i-1"}
+    assert state.view({"metadata": {"resourceVersion": "10"}}) == both
+    assert state.view({"metadata": {"resourceVersion": "9"}}) == both  # Kopf's own write
+    at_intent = {"metadata": {"resourceVersion": "11"}, "status": intent}
+    assert state.view(at_intent) == both
+    # a version this process did not see before its writes: the stored status wins
+    assert state.view({"metadata": {"resourceVersion": "12"}, "status": intent}) == intent
+    assert state.written == {}
+    assert state.before is None
+
+
+def test_a_run_that_writes_nothing_makes_no_body_older(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hand edit of status (a new version) read by runs that write nothing wins once the
+    trust window is over, however many runs read it."""
+    clock = [1000.0]
+    monkeypatch.setattr("cfgpu_operator.handlers.objects.time.monotonic", lambda: clock[0])
+    state = ObjectState()
+    state.remember({"status": {"instanceId": "i-1"}}, "10")
+    edited = {"metadata": {"resourceVersion": "20"}, "status": {}}
+    for _ in range(3):
+        state.view(edited)
+        state.remember({}, "20")
+    clock[0] += TRUST_UNSEEN
+    assert state.view(edited) == {}
+
+
+@pytest.mark.parametrize(
+    ("version", "than", "result"),
+    [
+        ("9", "10", True),
+        ("10", "10", True),
+        ("11", "10", False),
+        ("100", "99", False),  # as integers, not as strings
+        ("abc", "abc", True),  # not integers: equality only
+        ("abc", "abd", False),
+        (None, "10", False),
+        ("10", None, False),
+    ],
+)
+def test_resource_versions_compare_as_integers_else_for_equality(
+    version: str | None, than: str | None, result: bool
+) -> None:
+    assert not_newer(version, than) is result
