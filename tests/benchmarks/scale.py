@@ -3,15 +3,17 @@ emulators (served in this process, zero latency, transitions instant), N GpuInst
 at once, then deleted at once.
 
     python -m tests.benchmarks.scale [--objects 100 1000 10000] [--rate-limit 1000 5]
-                                     [--steady 35]
+                                     [--steady 35] [--trouble none slow 429]
 
 Prints, per rate limit and N: apply -> create latency (p50, p99), apply -> all Ready
 (seconds, objects per second) and the operator's CPU seconds for it, CFGPU calls per object
 by endpoint, Kubernetes writes per object by verb, CFGPU calls per poll cycle and operator
 CPU seconds per minute in steady state, the operator's RSS, delete -> all gone with its calls
 and writes, request timeouts in the operator log, and the growth of the main figures from the
-previous N; then one JSON line with every figure. Figures of one run on one machine: compare
-ratios across N.
+previous N; then one JSON line with every figure. ``--trouble slow`` makes CFGPU answer every
+call 2 s late, ``--trouble 429`` answers a third of all calls 429 (Retry-After: 1); the run
+then also reports the most calls CFGPU served at once and the share answered 429. Figures of
+one run on one machine: compare ratios across N.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 
 from cfgpu_operator.emulators.cfgpu import CfgpuEmulator, EmulatorConfig
 from cfgpu_operator.emulators.cfgpu.catalog import CatalogData
+from cfgpu_operator.emulators.faults import Fault, FaultKind
 from cfgpu_operator.emulators.kubernetes import KubernetesEmulator, write_kubeconfig
 from tests.conftest import TOKEN, ServedCfgpu, ServedKube
 from tests.integration.gpuinstance.conftest import OperatorProcess, World, install_crds
@@ -225,7 +228,14 @@ class Run:
         return out
 
 
-async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
+TROUBLES: dict[str, tuple[float, Fault]] = {
+    "none": (0.0, Fault(FaultKind.LATENCY)),
+    "slow": (1.0, Fault(FaultKind.LATENCY, delay=2.0)),
+    "429": (1 / 3, Fault(FaultKind.HTTP, status=429, headers={"Retry-After": "1"})),
+}
+
+
+async def one(n: int, rate_limit: float, steady: float, trouble: str = "none") -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="cfgpu-scale-"))
     kube = KubernetesEmulator(bookmark_interval=5, log_size=LOG, history_size=4 * n + 1000)
     config = EmulatorConfig(create_seconds=0, start_seconds=0, stop_seconds=0, release_seconds=0)
@@ -239,6 +249,8 @@ async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
         served_kube = ServedKube(kube, kube_url, write_kubeconfig(workdir / "kubeconfig", kube_url))
         served_cfgpu = ServedCfgpu(cfgpu, cfgpu_url, None)  # type: ignore[arg-type]
         install_crds(kube.cluster)
+        share, fault = TROUBLES[trouble]
+        cfgpu.faults.chaos(share, [fault], seed=1)
         env = {
             "CFGPU_OPERATOR_RATE_LIMIT": str(rate_limit),
             "CFGPU_OPERATOR_HTTP_TIMEOUT": "10",
@@ -253,7 +265,14 @@ async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
         await operator.start()
         try:
             world = World(served_kube, served_cfgpu, operator)
-            return {"rate_limit": rate_limit, **await Run(world, n).measure(steady)}
+            out = {"rate_limit": rate_limit, "trouble": trouble}
+            out.update(await Run(world, n).measure(steady))
+            calls = list(cfgpu.requests)
+            out["cfgpu_max_in_flight"] = cfgpu.max_in_flight
+            out["cfgpu_answered_429_share"] = round(
+                sum(c.status == 429 for c in calls) / max(1, len(calls)), 3
+            )
+            return out
         finally:
             await operator.stop()
 
@@ -288,18 +307,23 @@ def main() -> None:
         "default is 5)",
     )
     parser.add_argument("--steady", type=float, default=35.0, help="seconds of steady state")
+    parser.add_argument("--trouble", choices=sorted(TROUBLES), nargs="+", default=["none"])
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
-    for rate in args.rate_limit:
-        for n in args.objects:
-            result = asyncio.run(one(n, rate, args.steady))
-            previous = next((r for r in results if r["rate_limit"] == rate), None)
-            if previous is not None:
-                result["growth_vs_previous_n"] = growth(previous, result)
-            results.append(result)
-        for key, value in result.items():
-            print(f"{key:34} {value}")
-        print(flush=True)
+    for trouble in args.trouble:
+        for rate in args.rate_limit:
+            for n in args.objects:
+                result = asyncio.run(one(n, rate, args.steady, trouble))
+                previous = next(
+                    (r for r in results if (r["rate_limit"], r["trouble"]) == (rate, trouble)),
+                    None,
+                )
+                if previous is not None:
+                    result["growth_vs_previous_n"] = growth(previous, result)
+                results.append(result)
+                for key, value in result.items():
+                    print(f"{key:34} {value}")
+                print(flush=True)
     print(json.dumps(results, ensure_ascii=False))
 
 

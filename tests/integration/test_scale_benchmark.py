@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cfgpu_operator.settings import Settings
 from tests.benchmarks.scale import one
 
 
@@ -13,3 +14,11 @@ async def test_the_benchmark_measures_a_small_run() -> None:
     assert result["restart_to_new_object_created_s"] > 0  # a restarted operator serves it
     assert result["timeouts_in_log"] == 0
     assert result["ready_per_second"] > 0
+
+
+async def test_the_benchmark_measures_a_run_against_a_cfgpu_refusing_a_third_of_calls() -> None:
+    result = await one(3, rate_limit=1000, steady=1, trouble="429")
+    assert result["cfgpu_answered_429_share"] > 0  # the trouble was there
+    assert result["cfgpu_calls_per_object"]["instance/create"] >= 1
+    assert result["released"] == 3 + 1  # every object converged, created and deleted
+    assert result["cfgpu_max_in_flight"] <= Settings().CFGPU_OPERATOR_MAX_IN_FLIGHT

@@ -19,6 +19,8 @@ from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.models.common import FINALIZER, KOPF_STATUS
 from cfgpu_operator.settings import Settings
 
+CONSISTENCY_TIMEOUT = 5.0
+
 
 def build(
     settings: Settings, rt: Runtime | None = None, namespaces: tuple[str, ...] = ()
@@ -44,6 +46,12 @@ def build(
         settings.persistence.diffbase_storage = kopf.StatusDiffBaseStorage(
             name=KOPF_STATUS, field="status.{name}.lastHandledConfiguration"
         )
+        # Kopf holds an object's next handler run until the watch brings back the version
+        # its own last patch stored, for at most this long. Its default (5 s) is shorter than
+        # the watch lags under load, and a handler run on a body older than Kopf's own
+        # record of the handled spec is a creation run again: one more status write, one
+        # more watch event, a longer lag (10,000 objects ran 4 status writes each).
+        settings.persistence.consistency_timeout = CONSISTENCY_TIMEOUT
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330

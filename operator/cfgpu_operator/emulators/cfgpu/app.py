@@ -61,6 +61,8 @@ class CfgpuEmulator:
         self.state = CfgpuState(self.clock, self.config, catalog or CatalogData(), seed)
         self.faults = FaultPlan()
         self.requests: deque[LoggedRequest] = deque(maxlen=log_size)
+        self.in_flight = 0  # requests being served now
+        self.max_in_flight = 0  # the most served at once so far
         for token, balance in (tokens or {}).items():
             self.state.add_account(token, balance)
 
@@ -101,11 +103,14 @@ class CfgpuEmulator:
     async def _log(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body = await _json_body(request)
         status = 0  # stays 0 when no answer was given (a dropped or abandoned request)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
             response = await handler(request)
             status = response.status
             return response
         finally:
+            self.in_flight -= 1
             account = request.get(ACCOUNT)
             self.requests.append(
                 LoggedRequest(
