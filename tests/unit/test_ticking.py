@@ -93,3 +93,46 @@ def test_one_periodic_run(
         assert [lvl for lvl, _ in lines] == [level]
         assert said in lines[0][1]
         assert "Traceback" not in caplog.text
+
+
+class Stopped:
+    """A daemon's ``stopped`` flag that is set after ``waits`` waits."""
+
+    def __init__(self, waits: int) -> None:
+        self.waits, self.left = 0, waits
+
+    async def wait(self, delay: float) -> None:
+        self.waits += 1
+
+    def __bool__(self) -> bool:
+        return self.waits > self.left
+
+
+@pytest.mark.parametrize(("handled_after", "runs"), [(None, 0), (0, 5), (3, 2)])
+def test_periodic_runs_wait_for_the_objects_first_handler(
+    handled_after: int | None, runs: int
+) -> None:
+    """In a burst Kopf reaches an object's create handler late: the periodic runs leave the
+    object alone until then instead of doing the creation a second time beside it."""
+    ran: list[str] = []
+    stopped = Stopped(waits=5)
+
+    async def tick(*, body: kopf.Body, patch: kopf.Patch, uid: str) -> None:
+        ran.append(uid)
+
+    def handled(uid: str) -> bool:
+        return handled_after is not None and stopped.waits > handled_after
+
+    asyncio.run(
+        ticking.run(
+            stopped=stopped,  # type: ignore[arg-type]
+            body=BODY,
+            uid="u1",
+            tick=tick,
+            interval=10.0,
+            write=Writes(),
+            kind="GpuInstance",
+            handled=handled,
+        )
+    )
+    assert len(ran) == runs

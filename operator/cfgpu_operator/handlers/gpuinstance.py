@@ -64,6 +64,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         interval,
         kind=KIND,
         write=rt.status_writer(PLURAL),
+        handled=lambda uid: rt.state(uid).handled,
         tick=tick,
     )
 

@@ -49,6 +49,10 @@ class ObjectState:
     # status fields patched (value, monotonic time) that the body may not show yet
     written: dict[str, tuple[Any, float]] = field(default_factory=dict)
     quiet: Quiet | None = None  # set by a reconcile with nothing to do; any other clears it
+    # A create, update or resume handler ran for it in this process: until then periodic
+    # runs leave the object to that handler (in a burst Kopf reaches an object's create
+    # handler seconds late, and a periodic run doing the create meanwhile doubled the work).
+    handled: bool = False
 
     # The newest resourceVersion known to predate the last status write of this process: a
     # body no newer cannot show that write however late the watch brings the next one

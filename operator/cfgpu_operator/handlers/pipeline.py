@@ -91,6 +91,8 @@ async def run_sync(
             except InvalidObject as exc:
                 log.error("cannot read the stored object (%s); not acting on it", exc)
                 return None
+            finally:
+                state.handled = True
 
 
 async def run_delete(

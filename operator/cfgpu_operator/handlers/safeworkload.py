@@ -49,6 +49,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         interval,
         kind=KIND,
         write=rt.status_writer(safeworkload.PLURAL),
+        handled=lambda uid: rt.state(uid).handled,
     )
 
     @kopf.on.delete(*RESOURCE, id="safeworkload-delete", registry=registry)

@@ -32,11 +32,15 @@ async def run(
     interval: float,
     write: WriteStatus,
     kind: str,
+    handled: Callable[[str], bool],
 ) -> None:
-    """Run ``tick`` every ``interval`` (first after half of it, like the timer it replaces)
-    until Kopf stops the daemon: the object is being deleted, or the operator exits."""
+    """Run ``tick`` every ``interval`` until Kopf stops the daemon (the object is being
+    deleted, or the operator exits); not before ``handled(uid)``: the object's create or
+    resume handler comes first."""
     delay = interval / 2
     while not await _stopped_within(stopped, delay):
+        if not handled(uid):
+            continue
         delay = await once(body=body, uid=uid, tick=tick, interval=interval, write=write, kind=kind)
 
 

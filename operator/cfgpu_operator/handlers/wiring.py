@@ -19,12 +19,14 @@ def register_reconcile(
     *,
     kind: str,
     write: ticking.WriteStatus,
+    handled: Callable[[str], bool],
     tick: ticking.Tick | None = None,
 ) -> None:
     """create, update and resume run it at once; a daemon runs it every ``interval`` to keep
     it level-based (it reads shared polls and acts only when something must change), through
     ``tick`` when given (which may skip a run that can change nothing), and stores the
-    status it reports with ``write``."""
+    status it reports with ``write``; the daemon starts once ``handled(uid)`` says one of
+    the other triggers has run for the object in this process."""
     for decorator, event in (
         (kopf.on.create, "create"),
         (kopf.on.update, "update"),
@@ -35,7 +37,14 @@ def register_reconcile(
     async def periodic(*, stopped: kopf.DaemonStopped, body: kopf.Body, uid: str, **_: Any) -> None:
         run = tick or reconcile
         await ticking.run(
-            stopped=stopped, body=body, uid=uid, tick=run, interval=interval, write=write, kind=kind
+            stopped=stopped,
+            body=body,
+            uid=uid,
+            tick=run,
+            interval=interval,
+            write=write,
+            kind=kind,
+            handled=handled,
         )
 
     kopf.daemon(*resource, id=f"{prefix}-sync", registry=registry)(periodic)
