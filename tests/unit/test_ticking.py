@@ -95,44 +95,90 @@ def test_one_periodic_run(
         assert "Traceback" not in caplog.text
 
 
-class Stopped:
-    """A daemon's ``stopped`` flag that is set after ``waits`` waits."""
-
-    def __init__(self, waits: int) -> None:
-        self.waits, self.left = 0, waits
-
-    async def wait(self, delay: float) -> None:
-        self.waits += 1
-
-    def __bool__(self) -> bool:
-        return self.waits > self.left
-
-
-@pytest.mark.parametrize(("handled_after", "runs"), [(None, 0), (0, 5), (3, 2)])
+@pytest.mark.parametrize(("handled_after", "runs"), [(None, 0), (0.0, 4), (2.0, 2)])
 def test_periodic_runs_wait_for_the_objects_first_handler(
-    handled_after: int | None, runs: int
+    handled_after: float | None, runs: int
 ) -> None:
     """In a burst Kopf reaches an object's create handler late: the periodic runs leave the
     object alone until then instead of doing the creation a second time beside it."""
     ran: list[str] = []
-    stopped = Stopped(waits=5)
 
     async def tick(*, body: kopf.Body, patch: kopf.Patch, uid: str) -> None:
         ran.append(uid)
 
-    def handled(uid: str) -> bool:
-        return handled_after is not None and stopped.waits > handled_after
+    async def scenario() -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
 
-    asyncio.run(
-        ticking.run(
-            stopped=stopped,  # type: ignore[arg-type]
-            body=BODY,
-            uid="u1",
-            tick=tick,
-            interval=10.0,
-            write=Writes(),
-            kind="GpuInstance",
-            handled=handled,
+        def handled(uid: str) -> bool:
+            return handled_after is not None and loop.time() - started > handled_after
+
+        daemon = asyncio.ensure_future(
+            ticking.run(
+                body=BODY,
+                uid="u1",
+                tick=tick,
+                interval=1.0,
+                write=Writes(),
+                kind="GpuInstance",
+                handled=handled,
+            )
         )
-    )
+        await asyncio.sleep(4.2)  # virtual time: see the event loop's clock below
+        daemon.cancel()
+        await daemon  # an ordinary end: Kopf would log a cancelled daemon as a WARNING
+
+    _run_fast(scenario())
     assert len(ran) == runs
+
+
+def test_a_run_under_way_is_finished_before_the_loop_ends() -> None:
+    """Kopf cancels the loop when the object is deleted: a run that may have rented an
+    instance still gets to report (and store) what it did."""
+    finished: list[bool] = []
+
+    async def tick(*, body: kopf.Body, patch: kopf.Patch, uid: str) -> None:
+        await asyncio.sleep(5.0)
+        patch.setdefault("status", {})["instanceId"] = "i-1"
+        finished.append(True)
+
+    async def scenario() -> list[dict[str, Any]]:
+        write = Writes()
+        daemon = asyncio.ensure_future(
+            ticking.run(
+                body=BODY,
+                uid="u1",
+                tick=tick,
+                interval=1.0,
+                write=write,
+                kind="GpuInstance",
+                handled=lambda uid: True,
+            )
+        )
+        await asyncio.sleep(1.0)  # the first run is under way
+        daemon.cancel()
+        await daemon  # an ordinary end: Kopf would log a cancelled daemon as a WARNING
+        return write.calls
+
+    assert _run_fast(scenario()) == [{"instanceId": "i-1"}]
+    assert finished == [True]
+
+
+def _run_fast(coro: Any) -> Any:
+    """Run with a clock that jumps to the next timer: seconds of sleeps take no time."""
+    loop = asyncio.new_event_loop()
+    now = [0.0]
+    loop.time = lambda: now[0]  # type: ignore[method-assign]
+    original = loop._run_once  # type: ignore[attr-defined]
+
+    def run_once() -> None:
+        scheduled = loop._scheduled  # type: ignore[attr-defined]
+        if not loop._ready and scheduled:  # type: ignore[attr-defined]
+            now[0] = max(now[0], scheduled[0].when())
+        original()
+
+    loop._run_once = run_once  # type: ignore[attr-defined]
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()

@@ -8,6 +8,7 @@ is applied only when a daemon returns)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -25,7 +26,6 @@ WriteStatus = Callable[[Mapping[str, Any], Mapping[str, Any]], Awaitable[None]]
 
 async def run(
     *,
-    stopped: kopf.DaemonStopped,
     body: kopf.Body,
     uid: str,
     tick: Tick,
@@ -34,19 +34,29 @@ async def run(
     kind: str,
     handled: Callable[[str], bool],
 ) -> None:
-    """Run ``tick`` every ``interval`` until Kopf stops the daemon (the object is being
+    """Run ``tick`` every ``interval`` until Kopf cancels the daemon (the object is being
     deleted, or the operator exits); not before ``handled(uid)``: the object's create or
-    resume handler comes first."""
+    resume handler comes first.
+
+    Kopf's ``stopped.wait()`` costs a task per wait (a fifth of the operator's CPU at 10,000
+    objects); a plain sleep costs a timer. A run under way when Kopf cancels is finished
+    first: it may have rented an instance whose id is not stored yet."""
     delay = interval / 2
-    while not await _stopped_within(stopped, delay):
+    while True:
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            return  # Kopf's way to stop it: an ordinary end, not a failure to escalate
         if not handled(uid):
             continue
-        delay = await once(body=body, uid=uid, tick=tick, interval=interval, write=write, kind=kind)
-
-
-async def _stopped_within(stopped: kopf.DaemonStopped, delay: float) -> bool:
-    await stopped.wait(delay)
-    return bool(stopped)
+        run = asyncio.ensure_future(
+            once(body=body, uid=uid, tick=tick, interval=interval, write=write, kind=kind)
+        )
+        try:
+            delay = await asyncio.shield(run)
+        except asyncio.CancelledError:
+            await run
+            return
 
 
 async def once(

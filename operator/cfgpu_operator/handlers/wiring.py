@@ -9,6 +9,8 @@ import kopf
 
 from cfgpu_operator.handlers import ticking
 
+FINISH_RUN = 120.0
+
 
 def register_reconcile(
     registry: kopf.OperatorRegistry,
@@ -34,10 +36,9 @@ def register_reconcile(
     ):
         decorator(*resource, id=f"{prefix}-{event}", registry=registry, backoff=interval)(reconcile)
 
-    async def periodic(*, stopped: kopf.DaemonStopped, body: kopf.Body, uid: str, **_: Any) -> None:
+    async def periodic(*, body: kopf.Body, uid: str, **_: Any) -> None:
         run = tick or reconcile
         await ticking.run(
-            stopped=stopped,
             body=body,
             uid=uid,
             tick=run,
@@ -47,4 +48,11 @@ def register_reconcile(
             handled=handled,
         )
 
-    kopf.daemon(*resource, id=f"{prefix}-sync", registry=registry)(periodic)
+    # Kopf cancels the loop at once when the object is deleted or the operator stops; a run
+    # under way gets this long to finish (a call, then the poll that shows it).
+    kopf.daemon(
+        *resource,
+        id=f"{prefix}-sync",
+        registry=registry,
+        cancellation_timeout=FINISH_RUN,
+    )(periodic)
