@@ -70,7 +70,14 @@ class Cluster:
         self.warnings, self.field_validation = [], field_validation
 
     def kind_of(self, key: tuple[str, str]) -> ResourceType:
-        return next(k for k in self.registry if k.key == key)
+        kind = self.find_kind(key)
+        if kind is None:
+            raise KeyError(key)
+        return kind
+
+    def find_kind(self, key: tuple[str, str]) -> ResourceType | None:
+        """The registered kind of a storage key; None once its CRD is gone."""
+        return next((k for k in self.registry if k.key == key), None)
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -356,7 +363,7 @@ class Cluster:
 
     def _collect_garbage(self, owner_uid: str) -> None:
         for key, namespace, name in self.store.dependents(owner_uid):
-            kind = next((k for k in self.registry if k.key == key), None)
+            kind = self.find_kind(key)
             obj = self.store.get(key, namespace, name) if kind is not None else None
             if kind is None or obj is None:
                 continue
