@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 import pytest
 
 from cfgpu_operator.handlers import requeue, ticking
+from cfgpu_operator.handlers.kube_session import WriteFailed
 
 BODY = kopf.Body({"metadata": {"namespace": "ml", "name": "trainer", "uid": "u1"}})
 
@@ -66,6 +67,23 @@ class Failing(Exception):
             logging.WARNING,
             "could not write the status (HTTP 409 Conflict)",
         ),
+        # over Kopf's session: the answer's status, or what kept it from answering
+        (
+            _tick({"phase": "Running"}),
+            WriteFailed(422, "Unprocessable Entity"),
+            10.0,
+            [],
+            logging.WARNING,
+            "could not write the status (HTTP 422 Unprocessable Entity)",
+        ),
+        (
+            _tick({"phase": "Running"}),
+            WriteFailed(0, "ClientConnectorError"),
+            10.0,
+            [],
+            logging.WARNING,
+            "could not write the status (ClientConnectorError)",
+        ),
     ],
 )
 def test_one_periodic_run(
@@ -113,17 +131,7 @@ def test_periodic_runs_wait_for_the_objects_first_handler(
         def handled(uid: str) -> bool:
             return handled_after is not None and loop.time() - started > handled_after
 
-        daemon = asyncio.ensure_future(
-            ticking.run(
-                body=BODY,
-                uid="u1",
-                tick=tick,
-                interval=1.0,
-                write=Writes(),
-                kind="GpuInstance",
-                handled=handled,
-            )
-        )
+        daemon = _loop(tick, Writes(), handled)
         await asyncio.sleep(4.2)  # virtual time: see the event loop's clock below
         daemon.cancel()
         await daemon  # an ordinary end: Kopf would log a cancelled daemon as a WARNING
@@ -144,17 +152,7 @@ def test_a_run_under_way_is_finished_before_the_loop_ends() -> None:
 
     async def scenario() -> list[dict[str, Any]]:
         write = Writes()
-        daemon = asyncio.ensure_future(
-            ticking.run(
-                body=BODY,
-                uid="u1",
-                tick=tick,
-                interval=1.0,
-                write=write,
-                kind="GpuInstance",
-                handled=lambda uid: True,
-            )
-        )
+        daemon = _loop(tick, write, lambda uid: True)
         await asyncio.sleep(1.0)  # the first run is under way
         daemon.cancel()
         await daemon  # an ordinary end: Kopf would log a cancelled daemon as a WARNING
@@ -162,6 +160,23 @@ def test_a_run_under_way_is_finished_before_the_loop_ends() -> None:
 
     assert _run_fast(scenario()) == [{"instanceId": "i-1"}]
     assert finished == [True]
+
+
+def _loop(
+    tick: ticking.Tick, write: Writes, handled: Callable[[str], bool]
+) -> asyncio.Future[None]:
+    """One object's periodic loop as Kopf's daemon would run it, every second."""
+    return asyncio.ensure_future(
+        ticking.run(
+            body=BODY,
+            uid="u1",
+            tick=tick,
+            interval=1.0,
+            write=write,
+            kind="GpuInstance",
+            handled=handled,
+        )
+    )
 
 
 def _run_fast(coro: Any) -> Any:

@@ -53,14 +53,13 @@ class StatusPatcher:
         return self._session is not None
 
     async def patch_status(
-        self, path: str, namespace: str, name: str, status: Mapping[str, Any]
+        self, kind: tuple[str, str, str], namespace: str, name: str, status: Mapping[str, Any]
     ) -> str | None:
-        """``path``: ``group/version/plural`` of the kind. Returns the resourceVersion
-        stored."""
+        """``kind``: its group, version and plural. Returns the resourceVersion stored."""
         if self._session is None:
             raise WriteFailed(0, "not logged in to the API server yet")
-        group_version, plural = path.rsplit("/", 1)
-        url = f"{self._server}/apis/{group_version}/namespaces/{namespace}/{plural}/{name}/status"
+        group, version, plural = kind
+        url = f"{self._server}/apis/{group}/{version}/namespaces/{namespace}/{plural}/{name}/status"
         try:
             async with self._session.patch(
                 url,
@@ -76,8 +75,8 @@ class StatusPatcher:
             # the new one. ValueError: an answer that is not JSON.
             raise WriteFailed(0, type(exc).__name__) from None
         meta = stored.get("metadata") if isinstance(stored, dict) else None
-        version = (meta or {}).get("resourceVersion")
-        return None if version is None else str(version)
+        stored_version = (meta or {}).get("resourceVersion")
+        return None if stored_version is None else str(stored_version)
 
 
 async def login(

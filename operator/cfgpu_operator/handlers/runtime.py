@@ -15,7 +15,7 @@ from cfgpu_operator.handlers import accounts
 from cfgpu_operator.handlers.accounts import Account, SafeAccount
 from cfgpu_operator.handlers.credentials import CredentialsError, Secrets, Tokens
 from cfgpu_operator.handlers.directory import Directory
-from cfgpu_operator.handlers.kube_session import StatusPatcher
+from cfgpu_operator.handlers.kube_session import StatusPatcher, WriteFailed
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.settings import Settings
@@ -135,8 +135,8 @@ class Runtime:
         what must be stored before a call that costs money, and for the periodic runs.
         Returns the resourceVersion it stored."""
         if self.patcher.ready:
-            path = f"{GROUP}/{VERSION}/{plural}"
-            return await self.patcher.patch_status(path, namespace, name, status)
+            kind = (GROUP, VERSION, plural)
+            return await self.patcher.patch_status(kind, namespace, name, status)
         # Before Kopf has logged in (tests that drive handlers directly).
         api = self.custom_objects()
         stored = await asyncio.to_thread(
@@ -199,5 +199,8 @@ class Runtime:
 
 def write_failure(exc: Exception) -> str:
     """A failed Kubernetes write in a few words (HTTP status and reason when it has them)."""
+    if isinstance(exc, WriteFailed):
+        return str(exc)
+    # The kubernetes client's ApiException (writes before Kopf has logged in).
     status, reason = getattr(exc, "status", None), getattr(exc, "reason", None)
     return f"HTTP {status} {reason}" if status else type(exc).__name__
