@@ -286,10 +286,12 @@ GROWTH = (
 )
 
 
-def growth(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+def growth(
+    before: dict[str, Any], after: dict[str, Any], keys: tuple[str, ...] = GROWTH
+) -> dict[str, float]:
     """How each figure grew from the previous N to this one (ratios)."""
     out = {"objects": round(after["objects"] / before["objects"], 2)}
-    for key in GROWTH:
+    for key in keys:
         if before.get(key) and after.get(key) is not None:
             out[key] = round(after[key] / before[key], 2)
     return out

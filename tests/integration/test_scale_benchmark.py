@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cfgpu_operator.settings import Settings
+from tests.benchmarks import safeworkloads
 from tests.benchmarks.scale import one
 
 
@@ -22,3 +23,13 @@ async def test_the_benchmark_measures_a_run_against_a_cfgpu_refusing_a_third_of_
     assert result["cfgpu_calls_per_object"]["instance/create"] >= 1
     assert result["released"] == 3 + 1  # every object converged, created and deleted
     assert result["cfgpu_max_in_flight"] <= Settings().CFGPU_OPERATOR_MAX_IN_FLIGHT
+
+
+async def test_the_safeworkload_benchmark_measures_a_small_run() -> None:
+    result = await safeworkloads.one(3, rate_limit=1000, steady=1)
+    assert result["kind"] == "SafeWorkload"
+    assert result["submitted"] == 3  # each submitted once
+    assert result["safe_calls_per_object"]["workloads.create"] == 1
+    assert result["left_on_platform"] == 0  # every workload deleted on the platform
+    assert result["apply_to_submit_p99_ms"] > 0
+    assert result["timeouts_in_log"] == 0
