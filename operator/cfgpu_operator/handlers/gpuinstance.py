@@ -8,20 +8,17 @@ from typing import Any
 
 import kopf
 
-from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.gpuinstance_sync import KIND, GpuInstanceAdapter
 from cfgpu_operator.handlers.objects import ObjectState
-from cfgpu_operator.handlers.pipeline import Target, run_delete, run_sync
-from cfgpu_operator.handlers.runtime import Runtime, write_failure
+from cfgpu_operator.handlers.pipeline import Target, run_delete, run_sync, write_now
+from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.models.gpuinstance import PLURAL
-from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.decision import Decision
 from cfgpu_operator.reconcile.gpuinstance_view import Act
 
 RESOURCE = (GROUP, VERSION, PLURAL)
-INTENT_RETRY = 2.0  # seconds before trying again to store the instance name
 FULL_EVERY = 6  # timer intervals after which a quiet object is reconciled in full anyway
 
 
@@ -39,7 +36,9 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
 
         async def follow(adapter: Any, decision: Decision[Act], target: Target) -> bool:
             if decision.act is Act.RECORD_INTENT:
-                await _store_intent(rt, target)
+                # The instance name must be stored before anything is rented: after a crash
+                # it is how the instance is found again.
+                await write_now(rt, PLURAL, target, "could not store the instance name yet")
                 return True
             # A call went through: look at what it did (the look waits for the first poll
             # that began after it) and write that in the same status patch.
@@ -78,20 +77,3 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
             return decision.act is not Act.FINISH and bool(adapter.called)
 
         await run_delete(rt, KIND, uid, body, patch, build, Act.FINISH, follow)
-
-
-async def _store_intent(rt: Runtime, target: Target) -> None:
-    """The instance name must be stored before anything is rented: after a crash it is how
-    the instance is found again. Written now, and left out of Kopf's patch at the end."""
-    written = dict(target.patch.pop("status", None) or {})
-    meta = target.body.metadata
-    try:
-        stored = await rt.write_status(PLURAL, str(meta.namespace), str(meta.name), written)
-    except Exception as exc:  # whatever failed, the name is not stored: do not rent
-        target.patch.setdefault("status", {}).update(written)
-        requeue.wait(f"could not store the instance name yet ({write_failure(exc)})", INTENT_RETRY)
-    # The version it stored predates the handler's own patch at the end, like the body.
-    target.state.remember({"status": written}, meta.get("resourceVersion"), stored)
-    merged = status_fields.overlay(target.current, written)
-    target.current.clear()
-    target.current.update(merged)  # what the next reconcile starts from

@@ -24,7 +24,7 @@ from cfgpu_operator import logs
 from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.handlers.observability import count_error, reconciling
-from cfgpu_operator.handlers.runtime import Runtime
+from cfgpu_operator.handlers.runtime import Runtime, write_failure
 from cfgpu_operator.models.common import FINALIZER
 from cfgpu_operator.reconcile import status as status_fields
 from cfgpu_operator.reconcile.decision import Decision, Gate
@@ -68,6 +68,7 @@ Build = Callable[[Mapping[str, Any], ObjectState], Adapter[Any, Any, Any]]
 # that status first): the step just taken is one whose result is worth waiting for.
 Follow = Callable[[Adapter[Any, Any, Any], Decision[Any], "Target"], Awaitable[bool]]
 FOLLOW_UPS = 3  # back-to-back reconciles in one handler run: intent, create, first look
+WRITE_RETRY = 2.0  # seconds before a handler tries again a record it could not store
 
 
 async def run_sync(
@@ -137,6 +138,26 @@ async def _reconcile_on(build: Build, target: Target, follow: Follow | None) -> 
         adapter = build(status, target.state)
         decision = await reconcile(adapter, target)
     return decision
+
+
+async def write_now(rt: Runtime, plural: str, target: Target, failed: str) -> None:
+    """Store the status decided so far now, not in Kopf's patch when the handler returns:
+    for a record that must be stored before a call that cannot be repeated safely (an
+    instance name before renting, a workload id or submit time before submitting). The
+    follow-up reconcile starts from it. ``failed`` opens the wait's message when the write
+    fails; nothing further is done then."""
+    written = dict(target.patch.pop("status", None) or {})
+    meta = target.body.metadata
+    try:
+        stored = await rt.write_status(plural, str(meta.namespace), str(meta.name), written)
+    except Exception as exc:  # whatever failed, nothing is stored: do not call
+        target.patch.setdefault("status", {}).update(written)
+        requeue.wait(f"{failed} ({write_failure(exc)})", WRITE_RETRY)
+    # The version it stored predates the handler's own patch at the end, like the body.
+    target.state.remember({"status": written}, meta.get("resourceVersion"), stored)
+    merged = status_fields.overlay(target.current, written)
+    target.current.clear()
+    target.current.update(merged)
 
 
 def _ready_message(status: Mapping[str, Any]) -> str:

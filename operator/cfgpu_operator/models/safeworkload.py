@@ -204,7 +204,11 @@ class SafeWorkloadStatus(StatusBase):
     dispatch_count: int | None = Field(default=None, description="Dispatch attempts.")
     start_time: str | None = Field(default=None, description="When it started running.")
     end_time: str | None = Field(default=None, description="When it ended.")
-    duration: str | None = Field(default=None, description="Run time, e.g. 1h2m3s.")
+    duration: str | None = Field(
+        default=None,
+        description="How long the workload ran, e.g. 1h2m3s, once it ended (while it runs, "
+        "see startTime).",
+    )
     nodes: list[str] = Field(default_factory=list, description="Nodes of the last attempt.")
     endpoint: str | None = Field(
         default=None,

@@ -155,6 +155,51 @@ async def test_status_mirrors_conditions_pods_and_nodes(sworld: SafeWorld) -> No
     assert status["startTime"]
 
 
+async def test_the_id_and_submit_time_are_stored_on_the_way_to_the_submit(
+    sworld: SafeWorld,
+) -> None:
+    """Both records are stored before the POST, in the handler run that sends it: no
+    requeue per record (each cost Kopf a write, a wait and a re-read of the object)."""
+    safe = sworld.safe
+    sworld.submit("quick")
+    workload = await sworld.only_workload()
+    stored = sworld.wstatus("quick")
+    assert stored["workloadId"] == workload.id
+    assert stored["submittedAt"]
+    safe.clock.advance(6)
+    await sworld.wphase("quick", "Running")
+    assert "will run again" not in sworld.operator.log()
+    assert len(safe.emulator.calls("workloads.create")) == 1
+
+
+async def test_a_running_workload_costs_no_status_writes(sworld: SafeWorld) -> None:
+    """Its duration changes every second on the platform: stored only once it is final, or
+    every object would write its status on every periodic run."""
+    safe = sworld.safe
+    sworld.submit("steady")
+    workload = await sworld.only_workload()
+    safe.clock.advance(6)
+    await sworld.wphase("steady", "Running")
+    assert "duration" not in sworld.wstatus("steady")  # startTime says since when
+    kube = sworld.kube.emulator
+    written = len([r for r in kube.requests if r.subresource == "status"])
+    for _ in range(3):
+        await _advance_to_next_details_read(sworld, 7)  # its duration moves on meanwhile
+    assert len([r for r in kube.requests if r.subresource == "status"]) == written
+    safe.emulator.state.finish(workload.id, "Succeeded")
+    await eventually(lambda: sworld.wstatus("steady").get("duration") is not None)
+    assert sworld.wstatus("steady")["phase"] == "Succeeded"
+
+
+async def _advance_to_next_details_read(sworld: SafeWorld, seconds: float) -> None:
+    """Move the platform's clock on, and wait for the operator to read a workload's details
+    (a full reconcile on what the platform shows now)."""
+    calls = sworld.safe.emulator.calls
+    before = len(calls("workloads.get"))
+    sworld.safe.clock.advance(seconds)
+    await eventually(lambda: len(calls("workloads.get")) > before, what="a details read")
+
+
 @pytest.mark.parametrize(("action", "check"), [("Stop", "stopped"), ("Release", "released")])
 async def test_on_complete_hands_over_gpu_instances_once(
     sworld: SafeWorld, action: str, check: str
