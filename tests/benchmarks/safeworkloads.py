@@ -189,6 +189,7 @@ async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
         }
         served_cfgpu = ServedCfgpu(cfgpu, cfgpu_url, None)  # type: ignore[arg-type]
         operator = OperatorProcess(served_kube, served_cfgpu, workdir / "operator.log", env)
+        operator.verbose = False  # DEBUG lines for every call would cost more than they show
         await operator.start()
         try:
             world = SafeWorld(served_kube, served_cfgpu, operator)

@@ -162,8 +162,39 @@ def test_a_run_under_way_is_finished_before_the_loop_ends() -> None:
     assert finished == [True]
 
 
+@pytest.mark.parametrize(
+    ("stop_at", "ends_at", "runs"),
+    [
+        (1.0, 5.5, 1),  # the run begun at 0.5 s takes 5 s: finished, then the end
+        (6.0, 6.0, 1),  # between runs (the next at 6.5 s): the end at once
+    ],
+)
+def test_the_loop_ends_when_kopf_stops_it(stop_at: float, ends_at: float, runs: int) -> None:
+    """Kopf runs the deletion handler only once the loop has ended, and does not look again
+    for two minutes if it has not: it ends when told, after a run under way."""
+
+    async def tick(*, body: kopf.Body, patch: kopf.Patch, uid: str) -> None:
+        await asyncio.sleep(5.0)
+        patch.setdefault("status", {})["phase"] = "Running"
+
+    async def scenario() -> tuple[float, int]:
+        loop = asyncio.get_running_loop()
+        stop: asyncio.Future[object] = loop.create_future()
+        write = Writes()
+        daemon = _loop(tick, write, lambda uid: True, stopped=stop)
+        await asyncio.sleep(stop_at)
+        stop.set_result(None)
+        await daemon  # ends by itself: Kopf does not cancel it
+        return loop.time(), len(write.calls)
+
+    assert _run_fast(scenario()) == (ends_at, runs)
+
+
 def _loop(
-    tick: ticking.Tick, write: Writes, handled: Callable[[str], bool]
+    tick: ticking.Tick,
+    write: Writes,
+    handled: Callable[[str], bool],
+    stopped: asyncio.Future[object] | None = None,
 ) -> asyncio.Future[None]:
     """One object's periodic loop as Kopf's daemon would run it, every second."""
     return asyncio.ensure_future(
@@ -175,6 +206,7 @@ def _loop(
             write=write,
             kind="GpuInstance",
             handled=handled,
+            stopped=stopped,
         )
     )
 

@@ -20,6 +20,10 @@ from cfgpu_operator.models.common import FINALIZER, KOPF_STATUS
 from cfgpu_operator.settings import Settings
 
 CONSISTENCY_TIMEOUT = 5.0
+# How long Kopf waits for an object's periodic loop to end before it runs the deletion
+# handler; past it, Kopf sleeps until the loop's cancellation timeout (FINISH_RUN) unless the
+# object changes. The loop ends as soon as Kopf tells it, after a run under way.
+DAEMON_EXIT_WAIT = 5.0
 
 
 def build(
@@ -47,11 +51,11 @@ def build(
             name=KOPF_STATUS, field="status.{name}.lastHandledConfiguration"
         )
         # Kopf holds an object's next handler run until the watch brings back the version
-        # its own last patch stored, for at most this long. Its default (5 s) is shorter than
-        # the watch lags under load, and a handler run on a body older than Kopf's own
-        # record of the handled spec is a creation run again: one more status write, one
-        # more watch event, a longer lag (10,000 objects ran 4 status writes each).
+        # its own last patch stored, for at most this long. Longer would cover the watch's
+        # lag under load, but Kopf waits for that exact version: when another write to the
+        # object follows (the operator's own status writes), it waits the whole timeout.
         settings.persistence.consistency_timeout = CONSISTENCY_TIMEOUT
+        settings.background.instant_exit_timeout = DAEMON_EXIT_WAIT
         settings.posting.level = logging.INFO
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330

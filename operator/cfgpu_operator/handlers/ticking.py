@@ -33,30 +33,47 @@ async def run(
     write: WriteStatus,
     kind: str,
     handled: Callable[[str], bool],
+    stopped: Awaitable[object] | None = None,
 ) -> None:
-    """Run ``tick`` every ``interval`` until Kopf cancels the daemon (the object is being
-    deleted, or the operator exits); not before ``handled(uid)``: the object's create or
-    resume handler comes first.
+    """Run ``tick`` every ``interval`` until Kopf stops the daemon (``stopped`` resolves:
+    the object is being deleted, or the operator exits) or cancels it; not before
+    ``handled(uid)``: the object's create or resume handler comes first.
 
     Kopf's ``stopped.wait()`` costs a task per wait (a fifth of the operator's CPU at 10,000
-    objects); a plain sleep costs a timer. A run under way when Kopf cancels is finished
-    first: it may have rented an instance whose id is not stored yet."""
-    delay = interval / 2
-    while True:
-        try:
-            await asyncio.sleep(delay)
-        except asyncio.CancelledError:
-            return  # Kopf's way to stop it: an ordinary end, not a failure to escalate
-        if not handled(uid):
-            continue
-        run = asyncio.ensure_future(
-            once(body=body, uid=uid, tick=tick, interval=interval, write=write, kind=kind)
-        )
-        try:
-            delay = await asyncio.shield(run)
-        except asyncio.CancelledError:
-            await run
-            return
+    objects): here one task per object waits for the stop, and each pause is a timer on
+    it. A run under way when Kopf stops or cancels is finished first: it may have rented an
+    instance whose id is not stored yet. Kopf runs the object's deletion handler only once
+    the loop has ended, so it ends as soon as it is told."""
+    stop = asyncio.ensure_future(stopped) if stopped is not None else None
+    try:
+        delay = interval / 2
+        while True:
+            try:
+                await _pause(stop, delay)
+            except asyncio.CancelledError:
+                return  # Kopf's way to stop it: an ordinary end, not a failure to escalate
+            if stop is not None and stop.done():
+                return
+            if not handled(uid):
+                continue
+            run = asyncio.ensure_future(
+                once(body=body, uid=uid, tick=tick, interval=interval, write=write, kind=kind)
+            )
+            try:
+                delay = await asyncio.shield(run)
+            except asyncio.CancelledError:
+                await run
+                return
+    finally:
+        if stop is not None:
+            stop.cancel()
+
+
+async def _pause(stop: asyncio.Future[object] | None, seconds: float) -> None:
+    if stop is None:
+        await asyncio.sleep(seconds)
+    else:
+        await asyncio.wait([stop], timeout=seconds)
 
 
 async def once(

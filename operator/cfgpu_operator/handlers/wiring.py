@@ -36,7 +36,7 @@ def register_reconcile(
     ):
         decorator(*resource, id=f"{prefix}-{event}", registry=registry, backoff=interval)(reconcile)
 
-    async def periodic(*, body: kopf.Body, uid: str, **_: Any) -> None:
+    async def periodic(*, body: kopf.Body, uid: str, stopped: kopf.DaemonStopped, **_: Any) -> None:
         run = tick or reconcile
         await ticking.run(
             body=body,
@@ -46,6 +46,7 @@ def register_reconcile(
             write=write,
             kind=kind,
             handled=handled,
+            stopped=stopped.wait(),
         )
 
     # Kopf cancels the loop at once when the object is deleted or the operator stops; a run

@@ -191,6 +191,26 @@ async def test_a_running_workload_costs_no_status_writes(sworld: SafeWorld) -> N
     assert sworld.wstatus("steady")["phase"] == "Succeeded"
 
 
+async def test_a_deletion_does_not_wait_for_a_periodic_run_under_way(sworld: SafeWorld) -> None:
+    """Kopf runs the deletion handler only once the object's periodic loop has ended: the
+    loop ends when told, after the run under way, and Kopf waits for it (it slept two
+    minutes before it looked again)."""
+    safe = sworld.safe
+    sworld.submit("busy")
+    await sworld.only_workload()
+    safe.clock.advance(6)
+    await sworld.wphase("busy", "Running")
+    safe.emulator.faults.latency("workloads.get", 1.0, times=1000)  # each run reads slowly
+    await eventually(lambda: safe.emulator.in_flight["workloads.get"] > 0, what="a run under way")
+    sworld.cluster.delete(sworld.workloads_kind(), "default", "busy")
+    await eventually(
+        lambda: sworld.cluster.store.get(sworld.workloads_kind().key, "default", "busy") is None,
+        within=30,
+        what="deleted",
+    )
+    assert all(w.deleted for w in safe.emulator.state.workloads.values())
+
+
 async def _advance_to_next_details_read(sworld: SafeWorld, seconds: float) -> None:
     """Move the platform's clock on, and wait for the operator to read a workload's details
     (a full reconcile on what the platform shows now)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections import deque
+from collections import Counter, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -53,6 +53,7 @@ class SafeEmulator:
         self.state = SafeState(self.clock, config or SafeConfig(), seed)
         self.faults = FaultPlan()
         self.requests: deque[LoggedRequest] = deque(maxlen=log_size)
+        self.in_flight: Counter[str] = Counter()  # requests being served now, by endpoint
 
     def calls(self, endpoint: str | None = None) -> list[LoggedRequest]:
         return [r for r in self.requests if endpoint is None or r.endpoint == endpoint]
@@ -89,17 +90,19 @@ class SafeEmulator:
     @web.middleware
     async def _log(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         body = await _body(request)
-        status = 0
+        status, endpoint = 0, _endpoint(request)
+        self.in_flight[endpoint] += 1
         try:
             response = await handler(request)
             status = response.status
             return response
         finally:
+            self.in_flight[endpoint] -= 1
             user = request.get(USER)
             self.requests.append(
                 LoggedRequest(
                     request.method,
-                    _endpoint(request),
+                    endpoint,
                     request.path,
                     user.name if user else None,
                     status,
