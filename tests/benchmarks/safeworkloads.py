@@ -28,7 +28,16 @@ from typing import Any
 from cfgpu_operator.emulators.cfgpu import CfgpuEmulator
 from cfgpu_operator.emulators.kubernetes import KubernetesEmulator, write_kubeconfig
 from cfgpu_operator.emulators.safe import SafeConfig, SafeEmulator, Workspace
-from tests.benchmarks.scale import LOG, WRITES, cpu_seconds, growth, percentile, rss_mb, until
+from tests.benchmarks.scale import (
+    LOG,
+    SHIPPED_BACKOFF,
+    WRITES,
+    cpu_seconds,
+    growth,
+    percentile,
+    rss_mb,
+    until,
+)
 from tests.conftest import SAFE_KEY, TOKEN, ServedCfgpu, ServedKube, ServedSafe
 from tests.integration.gpuinstance.conftest import OperatorProcess, install_crds
 from tests.integration.safeworkload.conftest import SafeWorld
@@ -178,6 +187,7 @@ async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
         served_kube = ServedKube(kube, kube_url, write_kubeconfig(workdir / "kubeconfig", kube_url))
         install_crds(kube.cluster)
         env = {
+            **SHIPPED_BACKOFF,
             "SAFE_API_URL": safe_url,
             "SAFE_API_TOKEN": SAFE_KEY,
             "CFGPU_OPERATOR_RATE_LIMIT": str(rate_limit),
