@@ -16,7 +16,6 @@ operator log, and the growth from the previous N; then one JSON line with every 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import tempfile
@@ -30,16 +29,16 @@ from cfgpu_operator.emulators.kubernetes import KubernetesEmulator, write_kubeco
 from cfgpu_operator.emulators.safe import SafeConfig, SafeEmulator, Workspace
 from tests.benchmarks.scale import (
     LOG,
-    SHIPPED_BACKOFF,
-    WRITES,
-    cpu_seconds,
-    growth,
+    Bench,
+    arguments,
+    benchmarked_operator,
     percentile,
+    report,
     rss_mb,
     until,
 )
 from tests.conftest import SAFE_KEY, TOKEN, ServedCfgpu, ServedKube, ServedSafe
-from tests.integration.gpuinstance.conftest import OperatorProcess, install_crds
+from tests.integration.gpuinstance.conftest import install_crds
 from tests.integration.safeworkload.conftest import SafeWorld
 
 WORKSPACE = "ws-train"
@@ -52,45 +51,23 @@ GROWTH = (
 )
 
 
-class SafeRun:
+class SafeRun(Bench):
+    plural = "safeworkloads"
+    world: SafeWorld
+
     def __init__(self, world: SafeWorld, n: int) -> None:
-        self.world, self.n = world, n
-        self.kube = world.kube.emulator
+        super().__init__(world, n)
         self.safe = world.safe.emulator
-        self.every = max(0.05, n / 20_000)  # counting is O(N), in the emulators' process
         self.names = [f"swl-{i:05d}" for i in range(n)]
 
-    def ready(self) -> int:
-        key = self.world.workloads_kind().key
-        count = 0
-        for obj in self.world.cluster.store.items(key):
-            conditions = (obj.get("status") or {}).get("conditions") or []
-            count += any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-        return count
-
-    def left(self) -> int:
-        return sum(1 for _ in self.world.cluster.store.items(self.world.workloads_kind().key))
-
-    def operator_cpu(self) -> float:
-        process = self.world.operator.process
-        return cpu_seconds(process.pid) if process else 0.0
-
-    def reasons(self) -> Counter[str]:
-        return Counter(str(e.get("reason")) for e in self.world.events())
-
     def marks(self) -> tuple[int, int, Counter[str]]:
-        return len(self.safe.requests), len(self.kube.requests), self.reasons()
+        return len(self.safe.requests), len(self.kube.requests), self.event_reasons()
 
     def since(
         self, mark: tuple[int, int, Counter[str]]
     ) -> tuple[Counter[str], Counter[str], Counter[str]]:
         calls = Counter(r.endpoint for r in list(self.safe.requests)[mark[0] :])
-        writes = Counter(
-            f"{r.verb} {r.resource}{'/' + r.subresource if r.subresource else ''}"
-            for r in list(self.kube.requests)[mark[1] :]
-            if r.verb in WRITES
-        )
-        return calls, writes, self.reasons() - mark[2]
+        return calls, self.writes_since(mark[1]), self.event_reasons() - mark[2]
 
     def per_object(self, counts: Counter[str]) -> dict[str, float]:
         return {k: round(v / self.n, 2) for k, v in sorted(counts.items())}
@@ -103,19 +80,6 @@ class SafeRun:
             if name in applied:
                 out.append(workload.creation_time - applied[name])
         return out
-
-    def watching(self) -> bool:
-        return any(
-            r.verb == "watch" and r.resource == "safeworkloads" for r in list(self.kube.requests)
-        )
-
-    async def quiet(self, seconds: float = 2.0) -> None:
-        """Until the operator has written nothing to the API server for ``seconds``."""
-        last, since = len(self.kube.requests), time.monotonic()
-        while time.monotonic() - since < seconds:
-            await asyncio.sleep(0.1)  # a sampling period, not a synchronisation
-            if len(self.kube.requests) != last:
-                last, since = len(self.kube.requests), time.monotonic()
 
     async def measure(self, steady: float) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": "SafeWorkload", "objects": self.n}
@@ -163,7 +127,7 @@ class SafeRun:
         for name in self.names:
             self.world.cluster.delete(self.world.workloads_kind(), "default", name)
         took = await until(lambda: self.left() == 0, "all deleted", every=self.every)
-        await self.quiet()  # Events are posted from a queue, after the object went
+        await self.writes_settled()  # Events are posted from a queue, after the object went
         calls, writes, reasons = self.since(mark)
         live = [w for w in self.safe.state.workloads.values() if w.cr_exists and not w.deleted]
         return {
@@ -186,20 +150,9 @@ async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
     async with kube.serve() as kube_url, safe.serve() as safe_url, cfgpu.serve() as cfgpu_url:
         served_kube = ServedKube(kube, kube_url, write_kubeconfig(workdir / "kubeconfig", kube_url))
         install_crds(kube.cluster)
-        env = {
-            **SHIPPED_BACKOFF,
-            "SAFE_API_URL": safe_url,
-            "SAFE_API_TOKEN": SAFE_KEY,
-            "CFGPU_OPERATOR_RATE_LIMIT": str(rate_limit),
-            "CFGPU_OPERATOR_HTTP_TIMEOUT": "10",
-            "CFGPU_OPERATOR_RECONCILE_INTERVAL": "10",
-            "CFGPU_OPERATOR_POLL_FAST": "1",
-            "CFGPU_OPERATOR_POLL_SLOW": "10",
-            "CFGPU_OPERATOR_LOG_LEVEL": "INFO",
-        }
         served_cfgpu = ServedCfgpu(cfgpu, cfgpu_url, None)  # type: ignore[arg-type]
-        operator = OperatorProcess(served_kube, served_cfgpu, workdir / "operator.log", env)
-        operator.verbose = False  # DEBUG lines for every call would cost more than they show
+        safe_env = {"SAFE_API_URL": safe_url, "SAFE_API_TOKEN": SAFE_KEY}
+        operator = benchmarked_operator(served_kube, served_cfgpu, workdir, rate_limit, safe_env)
         await operator.start()
         try:
             world = SafeWorld(served_kube, served_cfgpu, operator)
@@ -212,28 +165,12 @@ async def one(n: int, rate_limit: float, steady: float) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--objects", type=int, nargs="+", default=[100])
-    parser.add_argument(
-        "--rate-limit",
-        type=float,
-        nargs="+",
-        default=[1000.0],
-        help="calls per second per token (the shipped default is 5)",
-    )
-    parser.add_argument("--steady", type=float, default=35.0, help="seconds of steady state")
+    parser = arguments(__doc__, "calls per second per token (the shipped default is 5)")
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
     for rate in args.rate_limit:
         for n in args.objects:
-            result = asyncio.run(one(n, rate, args.steady))
-            previous = next((r for r in results if r["rate_limit"] == rate), None)
-            if previous is not None:
-                result["growth_vs_previous_n"] = growth(previous, result, GROWTH)
-            results.append(result)
-            for key, value in result.items():
-                print(f"{key:40} {value}")
-            print(flush=True)
+            report(results, asyncio.run(one(n, rate, args.steady)), ("rate_limit",), GROWTH)
     print(json.dumps(results, ensure_ascii=False))
 
 

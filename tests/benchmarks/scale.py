@@ -73,32 +73,28 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-class Run:
+class Bench:
+    """What both kinds' benchmarks count: objects of ``plural`` Ready and left, the operator's
+    CPU, the Kubernetes writes since a mark, and quiet on the API server."""
+
+    plural = ""
+
     def __init__(self, world: World, n: int) -> None:
         self.world, self.n = world, n
         self.kube = world.kube.emulator
-        self.cfgpu = world.cfgpu.emulator
+        self.key = world.kind(plural=self.plural).key
         # Counting is O(N) and runs in the emulators' process: not more than 5 % of it.
         self.every = max(0.05, n / 20_000)
 
     def ready(self) -> int:
         count = 0
-        for obj in self.world.cluster.store.items(self.world.kind().key):
+        for obj in self.world.cluster.store.items(self.key):
             conditions = (obj.get("status") or {}).get("conditions") or []
             count += any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
         return count
 
     def left(self) -> int:
-        return sum(1 for _ in self.world.cluster.store.items(self.world.kind().key))
-
-    def create_latencies(self, applied: dict[str, float]) -> list[float]:
-        """Seconds from each apply to CFGPU's create of its instance (named after it)."""
-        out = []
-        for instance in self.cfgpu.state.instances.values():
-            name = instance.name.removeprefix("k8s-default-").rsplit("-", 1)[0]
-            if name in applied:
-                out.append(instance.create_time - applied[name])
-        return out
+        return sum(1 for _ in self.world.cluster.store.items(self.key))
 
     def operator_cpu(self) -> float:
         process = self.world.operator.process
@@ -108,17 +104,13 @@ class Run:
         """Events posted so far, by reason: which decisions cost the Event writes."""
         return Counter(str(e.get("reason")) for e in self.world.events())
 
-    def marks(self) -> tuple[int, int]:
-        return len(self.cfgpu.requests), len(self.kube.requests)
-
-    def since(self, mark: tuple[int, int]) -> tuple[Counter[str], Counter[str]]:
-        calls = Counter(r.endpoint for r in list(self.cfgpu.requests)[mark[0] :])
-        writes = Counter(
+    def writes_since(self, mark: int) -> Counter[str]:
+        """Kubernetes writes after the ``mark``-th request, by verb and resource."""
+        return Counter(
             f"{r.verb} {r.resource}{'/' + r.subresource if r.subresource else ''}"
-            for r in list(self.kube.requests)[mark[1] :]
+            for r in list(self.kube.requests)[mark:]
             if r.verb in WRITES
         )
-        return calls, writes
 
     async def writes_settled(self, quiet: float = 2.0) -> None:
         """Wait until the operator has written nothing to the API server for ``quiet`` s."""
@@ -129,10 +121,34 @@ class Run:
                 last, since = len(self.kube.requests), time.monotonic()
 
     def watching(self) -> bool:
-        """The operator watches GpuInstances: objects applied now are a burst, not a listing."""
+        """The operator watches the kind: objects applied now are a burst, not a listing."""
         return any(
-            r.verb == "watch" and r.resource == "gpuinstances" for r in list(self.kube.requests)
+            r.verb == "watch" and r.resource == self.plural for r in list(self.kube.requests)
         )
+
+
+class Run(Bench):
+    plural = "gpuinstances"
+
+    def __init__(self, world: World, n: int) -> None:
+        super().__init__(world, n)
+        self.cfgpu = world.cfgpu.emulator
+
+    def create_latencies(self, applied: dict[str, float]) -> list[float]:
+        """Seconds from each apply to CFGPU's create of its instance (named after it)."""
+        out = []
+        for instance in self.cfgpu.state.instances.values():
+            name = instance.name.removeprefix("k8s-default-").rsplit("-", 1)[0]
+            if name in applied:
+                out.append(instance.create_time - applied[name])
+        return out
+
+    def marks(self) -> tuple[int, int]:
+        return len(self.cfgpu.requests), len(self.kube.requests)
+
+    def since(self, mark: tuple[int, int]) -> tuple[Counter[str], Counter[str]]:
+        calls = Counter(r.endpoint for r in list(self.cfgpu.requests)[mark[0] :])
+        return calls, self.writes_since(mark[1])
 
     async def restart(self) -> dict[str, Any]:
         """An upgrade or a rescheduled pod: a new operator process finds N objects; how soon
@@ -241,6 +257,32 @@ SHIPPED_BACKOFF = {
     )
 }
 
+
+def benchmarked_operator(
+    kube: ServedKube,
+    cfgpu: ServedCfgpu,
+    workdir: Path,
+    rate_limit: float,
+    extra: dict[str, str] | None = None,
+) -> OperatorProcess:
+    """The operator process as both benchmarks run it: the shipped backoff, 10 s reconciles,
+    INFO logs (DEBUG lines for every call would cost more than they show)."""
+    env = {
+        **SHIPPED_BACKOFF,
+        "CFGPU_OPERATOR_RATE_LIMIT": str(rate_limit),
+        "CFGPU_OPERATOR_HTTP_TIMEOUT": "10",
+        "CFGPU_OPERATOR_RETRY_ATTEMPTS": "4",
+        "CFGPU_OPERATOR_RECONCILE_INTERVAL": "10",
+        "CFGPU_OPERATOR_POLL_FAST": "1",
+        "CFGPU_OPERATOR_POLL_SLOW": "10",
+        "CFGPU_OPERATOR_LOG_LEVEL": "INFO",
+        **(extra or {}),
+    }
+    operator = OperatorProcess(kube, cfgpu, workdir / "operator.log", env)
+    operator.verbose = VERBOSE
+    return operator
+
+
 TROUBLES: dict[str, tuple[float, Fault]] = {
     "none": (0.0, Fault(FaultKind.LATENCY)),
     "slow": (1.0, Fault(FaultKind.LATENCY, delay=2.0)),
@@ -264,18 +306,7 @@ async def one(n: int, rate_limit: float, steady: float, trouble: str = "none") -
         install_crds(kube.cluster)
         share, fault = TROUBLES[trouble]
         cfgpu.faults.chaos(share, [fault], seed=1)
-        env = {
-            **SHIPPED_BACKOFF,
-            "CFGPU_OPERATOR_RATE_LIMIT": str(rate_limit),
-            "CFGPU_OPERATOR_HTTP_TIMEOUT": "10",
-            "CFGPU_OPERATOR_RETRY_ATTEMPTS": "4",
-            "CFGPU_OPERATOR_RECONCILE_INTERVAL": "10",
-            "CFGPU_OPERATOR_POLL_FAST": "1",
-            "CFGPU_OPERATOR_POLL_SLOW": "10",
-            "CFGPU_OPERATOR_LOG_LEVEL": "INFO",
-        }
-        operator = OperatorProcess(served_kube, served_cfgpu, workdir / "operator.log", env)
-        operator.verbose = VERBOSE  # DEBUG lines for every call would cost more than they show
+        operator = benchmarked_operator(served_kube, served_cfgpu, workdir, rate_limit)
         await operator.start()
         try:
             world = World(served_kube, served_cfgpu, operator)
@@ -311,18 +342,38 @@ def growth(
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str, rate_help: str) -> argparse.ArgumentParser:
+    """The options both benchmarks take: N, rate limits, seconds of steady state."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--objects", type=int, nargs="+", default=[100])
-    parser.add_argument(
-        "--rate-limit",
-        type=float,
-        nargs="+",
-        default=[1000.0],
-        help="calls per second per token; several values run each N at each (the shipped "
-        "default is 5)",
-    )
+    parser.add_argument("--rate-limit", type=float, nargs="+", default=[1000.0], help=rate_help)
     parser.add_argument("--steady", type=float, default=35.0, help="seconds of steady state")
+    return parser
+
+
+def report(
+    results: list[dict[str, Any]],
+    result: dict[str, Any],
+    series: tuple[str, ...],
+    keys: tuple[str, ...] = GROWTH,
+) -> None:
+    """Print one run's figures, with the growth from the previous N of the same ``series``
+    (the figures that must be equal), and keep it in ``results``."""
+    previous = next((r for r in results if all(r[k] == result[k] for k in series)), None)
+    if previous is not None:
+        result["growth_vs_previous_n"] = growth(previous, result, keys)
+    results.append(result)
+    width = max(len(key) for key in result)
+    for key, value in result.items():
+        print(f"{key:{width}} {value}")
+    print(flush=True)
+
+
+def main() -> None:
+    parser = arguments(
+        __doc__,
+        "calls per second per token; several values run each N at each (the shipped default is 5)",
+    )
     parser.add_argument("--trouble", choices=sorted(TROUBLES), nargs="+", default=["none"])
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
@@ -330,16 +381,7 @@ def main() -> None:
         for rate in args.rate_limit:
             for n in args.objects:
                 result = asyncio.run(one(n, rate, args.steady, trouble))
-                previous = next(
-                    (r for r in results if (r["rate_limit"], r["trouble"]) == (rate, trouble)),
-                    None,
-                )
-                if previous is not None:
-                    result["growth_vs_previous_n"] = growth(previous, result)
-                results.append(result)
-                for key, value in result.items():
-                    print(f"{key:34} {value}")
-                print(flush=True)
+                report(results, result, ("rate_limit", "trouble"))
     print(json.dumps(results, ensure_ascii=False))
 
 
