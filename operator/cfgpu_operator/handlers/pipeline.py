@@ -212,10 +212,13 @@ def report(kind: str, target: Target, decision: Decision[A]) -> None:
 
 
 def gate(kind: str, target: Target, g: Gate) -> None:
-    """Remember when the next attempt may come: a failure backs off, success resets."""
+    """Remember when the next attempt may come: a failure backs off; a run that went as
+    planned (nothing to do, or a step accepted or under way) starts the count again, so
+    the failures of one step of a deletion do not lengthen the waits of the next (as
+    controller-runtime forgets an item that reconciled); "keep" leaves a backoff alone."""
     state, settings = target.state, target.settings
     if not g.failed:
-        if g.retry == "none":
+        if g.retry != "keep":
             state.attempts, state.retry_at = 0, 0.0
         return
     if g.reason:

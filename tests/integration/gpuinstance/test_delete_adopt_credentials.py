@@ -244,3 +244,29 @@ async def test_deleting_calls_stop_and_release_and_nothing_more(world: World) ->
     (instance,) = world.cfgpu.emulator.state.instances.values()
     assert instance.status == "RELEASED"
     await eventually(lambda: world.events("Released"), what="the Released Event")
+
+
+@pytest.mark.parametrize("operator_env", [{"CFGPU_OPERATOR_BACKOFF_MAX": "60"}])
+async def test_refusals_of_the_stop_do_not_lengthen_the_release_wait(world: World) -> None:
+    """The backoff counts failures in a row: once the stop is accepted, a refused release
+    waits the first backoff (0.1-0.2 s here), not the one the stop's five refusals reached
+    (3.2-6.4 s); under 429s that sum made a 1,000-object deletion's tail minutes long."""
+    await world.running("refused")
+    instant(world)
+    faults = world.cfgpu.emulator.faults
+    faults.add(Fault(FaultKind.HTTP, "instance/{id}/stop", status=429, times=5))
+    faults.add(Fault(FaultKind.HTTP, "instance/{id}/release", status=429, times=1))
+    world.delete("refused")
+    calls = world.cfgpu.emulator.calls
+    await eventually(
+        lambda: any(c.status == 429 for c in calls("instance/{id}/release")),
+        within=30,
+        what="the release refused",
+    )
+    await eventually(
+        lambda: any(c.status == 200 for c in calls("instance/{id}/release")),
+        within=2.5,
+        what="the release sent again within the first backoff",
+    )
+    await eventually(lambda: world.get("refused") is None, what="refused gone")
+    assert [c.status for c in calls("instance/{id}/stop")] == [429] * 5 + [200]
