@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,11 @@ WRITES = ("create", "update", "patch", "delete")
 LOG = 1_000_000  # request-log entries kept: enough to count every call of a run
 DEADLINE = 1800.0
 VERBOSE = False
+SINGLES = 10  # objects applied one by one to the idle operator
 
 
 async def until(
-    probe: Callable[[], bool], what: str, within: float = DEADLINE, every: float = 0.05
+    probe: Callable[[], object], what: str, within: float = DEADLINE, every: float = 0.05
 ) -> float:
     """Seconds until ``probe`` holds (polled every ``every`` s); fails after ``within``."""
     started = time.monotonic()
@@ -150,6 +152,22 @@ class Run(Bench):
         calls = Counter(r.endpoint for r in list(self.cfgpu.requests)[mark[0] :])
         return calls, self.writes_since(mark[1])
 
+    async def singles(self, count: int = SINGLES) -> dict[str, Any]:
+        """An idle operator (N objects Ready, nothing else under way): ``count`` objects
+        applied one at a time, each once the one before was created."""
+        latencies = []
+        for i in range(count):
+            name = f"single-{i:02d}"
+            applied = {name: time.time()}
+            self.world.apply(name)
+            await until(partial(self.create_latencies, applied), f"{name}'s instance")
+            latencies.extend(self.create_latencies(applied))
+        await until(lambda: self.ready() == self.n + count, "the singles Ready")
+        return {
+            "idle_apply_to_create_p50_ms": round(1000 * percentile(latencies, 0.5)),
+            "idle_apply_to_create_max_ms": round(1000 * max(latencies)),
+        }
+
     async def restart(self) -> dict[str, Any]:
         """An upgrade or a rescheduled pod: a new operator process finds N objects; how soon
         does it serve a new one, and what does resuming the N cost?"""
@@ -218,15 +236,17 @@ class Run(Bench):
         out["steady_cfgpu_calls_per_cycle"] = round(sum(calls.values()) / max(cycles, 1), 2)
         process = self.world.operator.process
         out["operator_rss_mb"] = round(rss_mb(process.pid), 1) if process else None
+        out.update(await self.singles())
         out.update(await self.restart())
         mark, posted = self.marks(), self.event_reasons()
-        for name in [*(f"gi-{i:05d}" for i in range(n)), "late-arrival"]:
+        names = [obj["metadata"]["name"] for obj in self.world.cluster.store.items(self.key)]
+        for name in names:
             self.world.cluster.delete(self.world.kind(), "default", name)
         took = await until(lambda: self.left() == 0, "all deleted", every=self.every)
         await self.writes_settled()  # Events are posted from a queue, after the object went
         calls, writes = self.since(mark)
         reasons = self.event_reasons() - posted
-        deleted = n + 1  # and the late arrival of the restart
+        deleted = len(names)  # with the singles and the late arrival of the restart
         out.update(
             delete_seconds=round(took, 2),
             delete_cfgpu_calls_per_object={

@@ -115,8 +115,7 @@ async def test_page_record_details(cfgpu: ServedCfgpu, client: CfgpuClient) -> N
     assert record.consume_type_code == "Prepaid"
     assert record.create_time is not None
     assert record.expire_time == record.create_time + 86_400_000
-    assert record.image_name is not None
-    assert record.image_name.startswith("Tensorflow 版本:2.15.0")
+    assert record.image_id == "image_exc6f72b"
 
 
 async def test_page_filters_by_keyword_and_status(cfgpu: ServedCfgpu, client: CfgpuClient) -> None:
