@@ -115,6 +115,74 @@ async def test_watch_without_version_starts_with_current_state(
     assert first[0]["object"]["kind"] == "ConfigMap"
 
 
+async def test_watch_list_sends_the_state_then_the_bookmark_that_ends_it(
+    kube: ServedKube, http: httpx.AsyncClient
+) -> None:
+    """The watch-list protocol (kubectl 1.35's wait and delete): the state as ADDED events
+    whatever the version asked, then a BOOKMARK annotated k8s.io/initial-events-end at the
+    state's version, then changes."""
+    await http.post(CM, json={"metadata": {"name": "a"}})
+    made = (await http.post(CM, json={"metadata": {"name": "b"}})).json()
+    params = {
+        "watch": "true",
+        "sendInitialEvents": "true",
+        "resourceVersionMatch": "NotOlderThan",
+        "allowWatchBookmarks": "true",
+        "resourceVersion": "1",  # older than the state: not a 410, the state is newer
+        "timeoutSeconds": "5",
+    }
+    async with http.stream("GET", CM, params=params) as response:
+        lines = response.aiter_lines()
+        initial = await read_events(lines, 3)
+        await http.post(CM, json={"metadata": {"name": "c"}})
+        later = [e for e in await read_events(lines, 1) if e["type"] != "BOOKMARK"]
+        while not later:  # periodic bookmarks may come first (every 0.5 s here)
+            later = [e for e in await read_events(lines, 1) if e["type"] != "BOOKMARK"]
+    assert [(e["type"], e["object"]["metadata"].get("name")) for e in initial] == [
+        ("ADDED", "a"),
+        ("ADDED", "b"),
+        ("BOOKMARK", None),
+    ]
+    end = initial[2]["object"]["metadata"]
+    assert end["annotations"] == {"k8s.io/initial-events-end": "true"}
+    assert end["resourceVersion"] == made["metadata"]["resourceVersion"]
+    assert [(e["type"], e["object"]["metadata"]["name"]) for e in later] == [("ADDED", "c")]
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (
+            {"watch": "true", "sendInitialEvents": "true"},
+            "resourceVersionMatch: Forbidden: sendInitialEvents requires setting "
+            "resourceVersionMatch to NotOlderThan",
+        ),
+        (
+            {"watch": "true", "resourceVersionMatch": "NotOlderThan", "resourceVersion": "1"},
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch "
+            "unless sendInitialEvents is provided",
+        ),
+        (
+            {"sendInitialEvents": "true"},
+            "sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list",
+        ),
+        (
+            {"resourceVersionMatch": "NotOlderThan"},
+            "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
+            "resourceVersion is provided",
+        ),
+    ],
+)
+async def test_bad_list_and_watch_options_are_refused_as_a_server_does(
+    http: httpx.AsyncClient, params: dict[str, str], message: str
+) -> None:
+    response = await http.get(CM, params=params)
+    assert response.status_code == 422
+    status = response.json()
+    assert (status["reason"], status["details"]["kind"]) == ("Invalid", "ListOptions")
+    assert status["message"] == f'ListOptions.meta.k8s.io "" is invalid: {message}'
+
+
 async def test_closing_watches_ends_streams(kube: ServedKube, http: httpx.AsyncClient) -> None:
     params = {"watch": "true", "timeoutSeconds": "30"}
     async with http.stream("GET", CM, params=params) as response:

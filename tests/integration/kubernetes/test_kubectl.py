@@ -1,4 +1,4 @@
-"""kubectl, when it is installed, works against the emulator unchanged."""
+"""The pinned kubectl (tests/kubetools.py) works against the emulator unchanged."""
 
 from __future__ import annotations
 
@@ -6,21 +6,23 @@ import asyncio
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
+from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from tests.conftest import ServedKube
+from tests.helpers import eventually
 from tests.integration.kubernetes.widgets import crd, widget
+from tests.kubetools import KUBECTL_VERSION, kube_tools
 
-KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+KUBECTL = str(kube_tools().kubectl)
+MERGE = "application/merge-patch+json"
 
 
 async def kubectl(kube: ServedKube, *args: str, stdin: str | None = None) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        KUBECTL or "kubectl",
+        KUBECTL,
         *args,
         stdin=asyncio.subprocess.PIPE if stdin else None,
         stdout=asyncio.subprocess.PIPE,
@@ -37,6 +39,16 @@ async def apply(kube: ServedKube, obj: dict[str, object]) -> str:
     return out
 
 
+async def test_the_pinned_kubectl_runs(kube: ServedKube) -> None:
+    code, out = await kubectl(kube, "version", "-o", "json")
+    assert code == 0, out
+    versions = json.loads(out)
+    assert versions["clientVersion"]["gitVersion"].startswith(KUBECTL_VERSION)
+    # The emulator advertises a version within kubectl's supported skew (no warning).
+    assert versions["serverVersion"]["minor"] == "35"
+    assert "WARNING" not in out
+
+
 async def test_apply_get_and_delete(kube: ServedKube, tmp_path: Path) -> None:
     assert "created" in await apply(kube, crd())
     assert "widget.example.com/w1 created" in await apply(kube, widget("w1", label="abc"))
@@ -49,10 +61,67 @@ async def test_apply_get_and_delete(kube: ServedKube, tmp_path: Path) -> None:
     assert header.split() == ["NAME", "SIZE", "PHASE"]
     assert row.split() == ["w1", "3"]
     code, out = await kubectl(kube, "delete", "wd", "w1")
-    assert (code, out.strip()) == (0, 'widget.example.com "w1" deleted')
+    assert code == 0, out
+    assert 'widget.example.com "w1" deleted' in out  # 1.35 adds "from default namespace"
     code, out = await kubectl(kube, "get", "wd", "w1")
     assert code != 0
     assert "NotFound" in out
+
+
+def _widgets(kube: ServedKube) -> ResourceType:
+    found = kube.emulator.cluster.registry.get("example.com", "v1", "widgets")
+    assert found is not None
+    return found
+
+
+def _set_ready(kube: ServedKube, name: str) -> None:
+    ready = {"type": "Ready", "status": "True", "reason": "Done", "message": "ready"}
+    kube.emulator.cluster.patch(
+        _widgets(kube), "default", name, MERGE, {"status": {"conditions": [ready]}}, "status"
+    )
+
+
+async def test_wait_sees_a_condition_that_holds_and_one_that_comes(kube: ServedKube) -> None:
+    """kubectl 1.35 waits through the watch-list protocol: it needs the bookmark that ends
+    the initial events, or it times out with the condition long met."""
+    await apply(kube, crd())
+    await apply(kube, widget("held"))
+    _set_ready(kube, "held")
+    code, out = await kubectl(kube, "wait", "--for=condition=Ready", "wd/held", "--timeout=20s")
+    assert (code, "condition met" in out) == (0, True), out
+    await apply(kube, widget("later"))
+    waiting = asyncio.ensure_future(
+        kubectl(kube, "wait", "--for=condition=Ready", "wd/later", "--timeout=30s")
+    )
+    await eventually(
+        lambda: any(c.verb == "watch" for c in kube.emulator.calls(resource="widgets")),
+        what="kubectl watching",
+    )
+    _set_ready(kube, "later")
+    code, out = await waiting
+    assert (code, "condition met" in out) == (0, True), out
+
+
+async def test_delete_waits_for_the_finalizer_and_ends_when_it_goes(kube: ServedKube) -> None:
+    await apply(kube, crd())
+    held = widget("held")
+    held["metadata"]["finalizers"] = ["example.com/hold"]
+    await apply(kube, held)
+    deleting = asyncio.ensure_future(kubectl(kube, "delete", "wd", "held", "--timeout=30s"))
+    cluster = kube.emulator.cluster
+    await eventually(
+        lambda: (
+            (cluster.store.get(_widgets(kube).key, "default", "held") or {})
+            .get("metadata", {})
+            .get("deletionTimestamp")
+        ),
+        what="marked for deletion",
+    )
+    assert not deleting.done()  # kubectl waits while the finalizer holds the object
+    cluster.patch(_widgets(kube), "default", "held", MERGE, {"metadata": {"finalizers": None}})
+    code, out = await asyncio.wait_for(deleting, 30)
+    assert code == 0, out
+    assert 'widget.example.com "held" deleted' in out
 
 
 async def test_apply_of_an_invalid_object_shows_the_servers_reason(kube: ServedKube) -> None:
@@ -85,7 +154,7 @@ async def test_get_watch_prints_changes(kube: ServedKube) -> None:
     await apply(kube, crd())
     await apply(kube, widget("w1"))
     process = await asyncio.create_subprocess_exec(
-        KUBECTL or "kubectl",
+        KUBECTL,
         "get",
         "wd",
         "-w",

@@ -16,6 +16,7 @@ from cfgpu_operator.emulators.clock import Clock
 from cfgpu_operator.emulators.faults import Fault, FaultPlan, make_fault_middleware
 from cfgpu_operator.emulators.kubernetes import discovery, openapi
 from cfgpu_operator.emulators.kubernetes.cluster import Cluster
+from cfgpu_operator.emulators.kubernetes.options import check_list
 from cfgpu_operator.emulators.kubernetes.paths import Discovery, Target, parse
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from cfgpu_operator.emulators.kubernetes.selectors import field_matcher, label_matcher
@@ -187,6 +188,7 @@ class KubernetesEmulator:
         cluster, kind, ns, name = self.cluster, target.kind, target.namespace, target.name
         method, verb = request.method, request[VERB]
         if verb == "list":
+            check_list(request.query)
             listed = _list(cluster, kind, ns, request)
             return web.json_response(self._maybe_table(request, kind, listed))
         if verb == "create":

@@ -9,12 +9,12 @@ from cfgpu_operator.emulators.kubernetes.registry import ALL_VERBS, Registry, Re
 
 VERSION_INFO = {
     "major": "1",
-    "minor": "31",
-    "gitVersion": "v1.31.0-cfgpu-emulator",
+    "minor": "35",
+    "gitVersion": "v1.35.0-cfgpu-emulator",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2026-01-01T00:00:00Z",
-    "goVersion": "go1.22.5",
+    "goVersion": "go1.25.7",
     "compiler": "gc",
     "platform": "linux/amd64",
 }

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cfgpu_operator.emulators.kubernetes.options import INITIAL_EVENTS_END, watch_options
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from cfgpu_operator.emulators.kubernetes.selectors import Matcher
 from cfgpu_operator.emulators.kubernetes.status import bad_request, gone
@@ -48,22 +49,28 @@ class WatchHub:
         render: Render,
     ) -> web.StreamResponse:
         """Stream events; ``render`` shapes each object (plain, or a Table row for kubectl)."""
-        query = request.query
+        options = watch_options(request.query)  # a bad request is a plain 422, not a stream
         watcher = Watcher(namespace, matches)
         bucket = self.store.bucket(kind.key)
         # Register before reading the backlog: no await in between, so nothing is missed.
         bucket.watchers.add(watcher)
         self.open.add((kind, watcher))
         try:
-            backlog = self._backlog(kind, namespace, matches, query.get("resourceVersion"))
+            initial = options.initial_events is True
+            rv = None if initial else options.resource_version
+            backlog = self._backlog(kind, namespace, matches, rv)
+            as_of = self.store.resource_version
             response = web.StreamResponse(headers={"Content-Type": WATCH_CONTENT_TYPE})
             await response.prepare(request)
             if backlog is None:
-                await _send_error(response, query.get("resourceVersion", ""), self.store)
+                await _send_error(response, options.resource_version, self.store)
                 return response
             for event in backlog:
                 await _send(response, event.type, render(event.object))
-            await self._pump(response, kind, watcher, query, render)
+            if initial and options.bookmarks:
+                # The watch-list protocol: the initial state is complete as of ``as_of``.
+                await _send(response, "BOOKMARK", _marker(kind, as_of, initial_end=True))
+            await self._pump(response, kind, watcher, request.query, options.bookmarks, render)
             return response
         except ConnectionResetError:
             return web.Response()  # the client went away; nobody reads this
@@ -74,6 +81,8 @@ class WatchHub:
     def _backlog(
         self, kind: ResourceType, namespace: str | None, matches: Matcher, rv: str | None
     ) -> Iterable[Event] | None:
+        """The current state as ADDED events (no version, "0", or the watch-list protocol),
+        else what changed after ``rv`` (None: too old)."""
         if rv in (None, "", "0"):
             return [
                 Event("ADDED", obj, int(obj["metadata"]["resourceVersion"]))
@@ -100,10 +109,10 @@ class WatchHub:
         kind: ResourceType,
         watcher: Watcher,
         query: Any,
+        bookmarks: bool,
         render: Render,
     ) -> None:
         timeout = float(query.get("timeoutSeconds") or DEFAULT_TIMEOUT)
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             wait = min(left, self.bookmark_interval) if bookmarks else left
@@ -111,11 +120,7 @@ class WatchHub:
                 event = await asyncio.wait_for(watcher.queue.get(), wait)
             except TimeoutError:
                 if bookmarks and deadline - time.monotonic() > 0:
-                    marker = {
-                        "apiVersion": kind.api_version,
-                        "kind": kind.kind,
-                        "metadata": {"resourceVersion": str(self.store.resource_version)},
-                    }
+                    marker = _marker(kind, self.store.resource_version)
                     await _send(response, "BOOKMARK", marker)
                 continue
             if event is None:
@@ -123,6 +128,15 @@ class WatchHub:
             if (late := event.at + self.lag - time.monotonic()) > 0:
                 await asyncio.sleep(late)
             await _send(response, event.type, render(event.object))
+
+
+def _marker(kind: ResourceType, rv: int, initial_end: bool = False) -> dict[str, Any]:
+    """A BOOKMARK's object: only the kind and the resourceVersion (and the annotation that
+    ends the initial events of the watch-list protocol)."""
+    meta: dict[str, Any] = {"resourceVersion": str(rv)}
+    if initial_end:
+        meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+    return {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": meta}
 
 
 async def _send(response: web.StreamResponse, kind_of_event: str, payload: dict[str, Any]) -> None:

@@ -1,0 +1,117 @@
+"""List and watch options as the API server validates them (apimachinery's
+``ValidateListOptions``), and the watch-list protocol's parameters.
+
+kubectl 1.35 starts its watches with ``sendInitialEvents=true`` (the watch-list protocol):
+the initial state as ADDED events, then a BOOKMARK annotated ``k8s.io/initial-events-end``;
+``kubectl wait`` and ``kubectl delete`` wait for that bookmark before they look at anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cfgpu_operator.emulators.kubernetes.status import ApiStatus, FieldError
+
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+NOT_OLDER_THAN, EXACT = "NotOlderThan", "Exact"
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    resource_version: str
+    bookmarks: bool
+    initial_events: bool | None  # None: the parameter was not sent
+
+
+def _flag(query: Mapping[str, str], name: str) -> bool | None:
+    value = query.get(name)
+    if value is None:
+        return None
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise bad_options([FieldError("Invalid", name, value, "must be true or false")])
+
+
+def list_errors(query: Mapping[str, str]) -> list[FieldError]:
+    errors: list[FieldError] = []
+    match, rv = query.get("resourceVersionMatch", ""), query.get("resourceVersion", "")
+    if match:
+        if not rv:
+            errors.append(
+                _forbidden("resourceVersionMatch is forbidden unless resourceVersion is provided")
+            )
+        if query.get("continue"):
+            errors.append(_forbidden("resourceVersionMatch is forbidden when continue is provided"))
+        if match not in (EXACT, NOT_OLDER_THAN):
+            errors.append(_unsupported(match, [EXACT, NOT_OLDER_THAN, ""]))
+        if match == EXACT and rv == "0":
+            errors.append(
+                _forbidden('resourceVersionMatch "exact" is forbidden for resourceVersion "0"')
+            )
+    if "sendInitialEvents" in query:
+        errors.append(
+            FieldError(
+                "Forbidden", "sendInitialEvents", None, "sendInitialEvents is forbidden for list"
+            )
+        )
+    return errors
+
+
+def check_list(query: Mapping[str, str]) -> None:
+    errors = list_errors(query)
+    if errors:
+        raise bad_options(errors)
+
+
+def watch_options(query: Mapping[str, str]) -> WatchOptions:
+    """The options of a watch request, or the 422 a real server answers for them."""
+    initial = _flag(query, "sendInitialEvents")
+    match = query.get("resourceVersionMatch", "")
+    errors: list[FieldError] = []
+    if initial is not None and match != NOT_OLDER_THAN:
+        errors.append(
+            _forbidden(
+                f"sendInitialEvents requires setting resourceVersionMatch to {NOT_OLDER_THAN}"
+            )
+        )
+    if match:
+        if initial is None:
+            errors.append(
+                _forbidden(
+                    "resourceVersionMatch is forbidden for watch unless sendInitialEvents is "
+                    "provided"
+                )
+            )
+        if match != NOT_OLDER_THAN:
+            errors.append(_unsupported(match, [NOT_OLDER_THAN]))
+        if query.get("continue"):
+            errors.append(_forbidden("resourceVersionMatch is forbidden when continue is provided"))
+    if errors:
+        raise bad_options(errors)
+    return WatchOptions(
+        query.get("resourceVersion", ""),
+        _flag(query, "allowWatchBookmarks") is True,
+        initial,
+    )
+
+
+def bad_options(errors: list[FieldError]) -> ApiStatus:
+    """``NewInvalid(meta.k8s.io ListOptions, "", errs)``."""
+    listed = str(errors[0]) if len(errors) == 1 else "[" + ", ".join(map(str, errors)) + "]"
+    details = {
+        "group": "meta.k8s.io",
+        "kind": "ListOptions",
+        "causes": [{"reason": e.reason, "message": e.body(), "field": e.field} for e in errors],
+    }
+    return ApiStatus(422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: {listed}', details)
+
+
+def _forbidden(detail: str) -> FieldError:
+    return FieldError("Forbidden", "resourceVersionMatch", None, detail)
+
+
+def _unsupported(value: str, supported: list[str]) -> FieldError:
+    quoted = ", ".join(f'"{s}"' for s in supported)
+    return FieldError("NotSupported", "resourceVersionMatch", value, f"supported values: {quoted}")
