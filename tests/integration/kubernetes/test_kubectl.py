@@ -124,6 +124,33 @@ async def test_delete_waits_for_the_finalizer_and_ends_when_it_goes(kube: Served
     assert 'widget.example.com "held" deleted' in out
 
 
+async def test_server_dry_run_and_diff_change_nothing(kube: ServedKube) -> None:
+    """`apply --dry-run=server` and `diff` send their writes with dryRun=All: before, the
+    emulator stored them (a diff re-created a deleted object and renting began)."""
+    await apply(kube, crd())
+    await apply(kube, widget("w1", label="abc"))
+    store, key = kube.emulator.cluster.store, _widgets(kube).key
+    rv = store.resource_version
+    code, out = await kubectl(
+        kube, "apply", "--dry-run=server", "-f", "-", stdin=json.dumps(widget("w2"))
+    )
+    assert code == 0, out
+    assert "(server dry run)" in out
+    code, out = await kubectl(kube, "diff", "-f", "-", stdin=json.dumps(widget("w1", label="abc")))
+    assert (code, out) == (0, "")
+    changed = json.dumps(widget("w1", label="def"))
+    code, out = await kubectl(kube, "diff", "-f", "-", stdin=changed)
+    assert code == 1, out  # 1: differences found
+    assert re.search(r"^-\s+label: abc$", out, flags=re.M)
+    assert re.search(r"^\+\s+label: def$", out, flags=re.M)
+    code, out = await kubectl(kube, "diff", "-f", "-", stdin=json.dumps(widget("w3")))
+    assert code == 1, out
+    assert store.get(key, "default", "w2") is None
+    assert store.get(key, "default", "w3") is None
+    assert (store.get(key, "default", "w1") or {})["spec"]["label"] == "abc"
+    assert store.resource_version == rv
+
+
 async def test_apply_of_an_invalid_object_shows_the_servers_reason(kube: ServedKube) -> None:
     await apply(kube, crd())
     code, out = await kubectl(kube, "apply", "-f", "-", stdin=json.dumps(widget("w2", size=99)))

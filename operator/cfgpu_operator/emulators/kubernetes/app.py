@@ -16,7 +16,7 @@ from cfgpu_operator.emulators.clock import Clock
 from cfgpu_operator.emulators.faults import Fault, FaultPlan, make_fault_middleware
 from cfgpu_operator.emulators.kubernetes import discovery, openapi
 from cfgpu_operator.emulators.kubernetes.cluster import Cluster
-from cfgpu_operator.emulators.kubernetes.options import check_list
+from cfgpu_operator.emulators.kubernetes.options import check_list, dry_run
 from cfgpu_operator.emulators.kubernetes.paths import Discovery, Target, parse
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from cfgpu_operator.emulators.kubernetes.selectors import field_matcher, label_matcher
@@ -155,8 +155,11 @@ class KubernetesEmulator:
             return await self.watches.serve(request, found.kind, found.namespace, matches, render)
         body = await _body(request) if request.body_exists else None
         # From here on nothing awaits, so this request's warnings and mode are its own.
-        self.cluster.begin(field_validation(request.query))
-        response = self._resource(request, found, body)
+        self.cluster.begin(field_validation(request.query), dry_run(request))
+        try:
+            response = self._resource(request, found, body)
+        finally:
+            self.cluster.end()
         for warning in self.cluster.warnings:
             response.headers.add("Warning", warning_header(warning))
         return response

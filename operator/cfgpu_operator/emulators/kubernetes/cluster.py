@@ -59,15 +59,22 @@ class Cluster:
         self.store = Store(history_size)
         self.warnings: list[str] = []  # Warning headers for the current request
         self.field_validation = "Warn"  # the current request's, as a server defaults it
+        # dryRun=All: every check runs, nothing is stored, no watch event, no side effect.
+        self.dry_run = False
         self._rng = random.Random(seed)  # noqa: S311 - generateName suffixes, not secrets
         namespaces = self.registry.get("", "v1", "namespaces")
         assert namespaces is not None  # noqa: S101 - a built-in
         for name in INITIAL_NAMESPACES:
             self.create(namespaces, None, {"metadata": {"name": name}})
 
-    def begin(self, field_validation: str = "Warn") -> None:
-        """A new request: no warnings yet, and how unknown fields are to be treated."""
-        self.warnings, self.field_validation = [], field_validation
+    def begin(self, field_validation: str = "Warn", dry_run: bool = False) -> None:
+        """A new request: no warnings yet, how unknown fields are to be treated, and
+        whether it is a dry run. ``end()`` when it is answered: direct calls (tests) are
+        never dry runs."""
+        self.warnings, self.field_validation, self.dry_run = [], field_validation, dry_run
+
+    def end(self) -> None:
+        self.begin()
 
     def kind_of(self, key: tuple[str, str]) -> ResourceType:
         kind = self.find_kind(key)
@@ -125,7 +132,7 @@ class Cluster:
         if kind.custom or kind.key == CRDS:
             meta["generation"] = 1
         self._on_create(kind, obj)
-        return self._out(kind, self.store.put(kind.key, obj, "ADDED"))
+        return self._out(kind, self._put(kind, obj, "ADDED"))
 
     def _free_name(self, kind: ResourceType, meta: Obj) -> str:
         """A generated name not taken yet; after ``NAME_ATTEMPTS`` taken ones, the last (and
@@ -174,10 +181,15 @@ class Cluster:
         errors = schema.validate(kind.schema, {k: v for k, v in obj.items() if k != "metadata"})
         return errors + cel.evaluate(kind.schema, _body(obj), None if old is None else _body(old))
 
+    def _put(self, kind: ResourceType, obj: Obj, event_type: str) -> Obj:
+        """Store ``obj``; a dry run answers with it as it would be stored (a new object has
+        no resourceVersion then, as on a real server)."""
+        return obj if self.dry_run else self.store.put(kind.key, obj, event_type)
+
     def _on_create(self, kind: ResourceType, obj: Obj) -> None:
         if kind.key == CRDS:
             obj["status"] = established_status(obj, timestamp(self.clock.now()))
-            for served in types_from_crd(obj):
+            for served in types_from_crd(obj) if not self.dry_run else ():
                 self.registry.add(served)
         elif kind.key == NAMESPACES:
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
@@ -265,9 +277,9 @@ class Cluster:
             new["metadata"]["generation"] = old_meta.get("generation", 1) + 1
         if old_meta.get("deletionTimestamp") and not new["metadata"].get("finalizers"):
             return self._out(kind, self._remove(kind, new))
-        if kind.key == CRDS:
+        if kind.key == CRDS and not self.dry_run:
             self._reregister(current, new)
-        return self._out(kind, self.store.put(kind.key, new, "MODIFIED"))
+        return self._out(kind, self._put(kind, new, "MODIFIED"))
 
     def _reregister(self, old: Obj, new: Obj) -> None:
         """An updated CRD serves its new versions and schemas at once."""
@@ -335,14 +347,16 @@ class Cluster:
             held["metadata"]["deletionGracePeriodSeconds"] = 0
             if kind.key == NAMESPACES:
                 held["status"] = {"phase": "Terminating"}
-            out = self.store.put(kind.key, held, "MODIFIED")
-            if kind.key == NAMESPACES:
+            out = self._put(kind, held, "MODIFIED")
+            if kind.key == NAMESPACES and not self.dry_run:
                 self._empty_namespace(name)
             return self._out(kind, out)
         orphan = (options or {}).get("propagationPolicy") == "Orphan"
         return self._out(kind, self._remove(kind, current, orphan=orphan))
 
     def _remove(self, kind: ResourceType, obj: Obj, orphan: bool = False) -> Obj:
+        if self.dry_run:
+            return obj
         gone = self.store.remove(kind.key, obj)
         meta = gone["metadata"]
         if kind.key == CRDS:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cfgpu_operator.emulators.kubernetes.status import ApiStatus, FieldError
+from aiohttp import web
+
+from cfgpu_operator.emulators.kubernetes.status import ApiStatus, FieldError, GoLiteral
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 NOT_OLDER_THAN, EXACT = "NotOlderThan", "Exact"
@@ -97,15 +99,36 @@ def watch_options(query: Mapping[str, str]) -> WatchOptions:
     )
 
 
-def bad_options(errors: list[FieldError]) -> ApiStatus:
-    """``NewInvalid(meta.k8s.io ListOptions, "", errs)``."""
+# The options kind a write's query parameters are validated as, by HTTP method.
+WRITE_OPTIONS = {
+    "POST": "CreateOptions",
+    "PUT": "UpdateOptions",
+    "PATCH": "PatchOptions",
+    "DELETE": "DeleteOptions",
+}
+
+
+def dry_run(request: web.Request) -> bool:
+    """``dryRun=All`` on a write (the only value a server accepts): check, do not store."""
+    values = request.query.getall("dryRun", [])
+    if not values:
+        return False
+    if any(v != "All" for v in values):
+        listed = GoLiteral("[]string{" + ", ".join(f'"{v}"' for v in values) + "}")
+        error = FieldError("NotSupported", "dryRun", listed, 'supported values: "All"')
+        raise bad_options([error], WRITE_OPTIONS.get(request.method, "CreateOptions"))
+    return request.method in WRITE_OPTIONS
+
+
+def bad_options(errors: list[FieldError], kind: str = "ListOptions") -> ApiStatus:
+    """``NewInvalid(meta.k8s.io <kind>, "", errs)``."""
     listed = str(errors[0]) if len(errors) == 1 else "[" + ", ".join(map(str, errors)) + "]"
     details = {
         "group": "meta.k8s.io",
-        "kind": "ListOptions",
+        "kind": kind,
         "causes": [{"reason": e.reason, "message": e.body(), "field": e.field} for e in errors],
     }
-    return ApiStatus(422, "Invalid", f'ListOptions.meta.k8s.io "" is invalid: {listed}', details)
+    return ApiStatus(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {listed}', details)
 
 
 def _forbidden(detail: str) -> FieldError:

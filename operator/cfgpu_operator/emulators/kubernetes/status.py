@@ -24,8 +24,14 @@ _FIELD_TYPES = {
 _NO_VALUE = frozenset({"Required", "Forbidden", "TooLong"})
 
 
+class GoLiteral(str):
+    """A value already printed as Go prints it (``[]string{"x"}``), used as it is."""
+
+
 def go_value(value: Any) -> str:
     """How Go's %v / %q prints a value inside a field error."""
+    if isinstance(value, GoLiteral):
+        return str(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, bool):
