@@ -151,6 +151,64 @@ async def test_server_dry_run_and_diff_change_nothing(kube: ServedKube) -> None:
     assert store.resource_version == rv
 
 
+def _event_about(kube: ServedKube, name: str, reason: str, message: str) -> None:
+    """A core Event about widget ``name``, as Kopf posts them."""
+    cluster = kube.emulator.cluster
+    target = cluster.get(_widgets(kube), "default", name)["metadata"]
+    events = cluster.registry.get("", "v1", "events")
+    assert events is not None
+    now = "2026-12-01T10:00:00Z"
+    cluster.create(
+        events,
+        "default",
+        {
+            "metadata": {"generateName": f"{name}."},
+            "involvedObject": {
+                "apiVersion": "example.com/v1",
+                "kind": "Widget",
+                "name": name,
+                "namespace": "default",
+                "uid": target["uid"],
+            },
+            "reason": reason,
+            "message": message,
+            "type": "Normal",
+            "source": {"component": "widget-operator"},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        },
+    )
+
+
+async def test_describe_events_and_get_events_show_an_objects_events(kube: ServedKube) -> None:
+    """describe and `kubectl events --for` find Events by involvedObject field selectors
+    (before: 400 "field label not supported", and describe said Events: <none>)."""
+    await apply(kube, crd())
+    await apply(kube, widget("w1"))
+    await apply(kube, widget("w2"))
+    _event_about(kube, "w1", "Growing", "from 1 to 3")
+    _event_about(kube, "w1", "Grown", "size 3")
+    _event_about(kube, "w2", "Elsewhere", "not about w1")
+    code, out = await kubectl(kube, "describe", "wd", "w1")
+    assert code == 0, out
+    events = out.split("Events:", 1)[1]
+    assert "Growing" in events
+    assert "Grown" in events
+    assert "Elsewhere" not in events
+    assert "<none>" not in events
+    code, out = await kubectl(kube, "events", "--for", "wd/w1")
+    assert code == 0, out
+    assert "from 1 to 3" in out
+    assert "size 3" in out
+    assert "not about w1" not in out
+    code, out = await kubectl(kube, "get", "events")
+    assert code == 0, out
+    header, *rows = out.splitlines()
+    assert header.split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert any(r.split()[1:4] == ["Normal", "Growing", "widget/w1"] for r in rows), out
+
+
 async def test_apply_of_an_invalid_object_shows_the_servers_reason(kube: ServedKube) -> None:
     await apply(kube, crd())
     code, out = await kubectl(kube, "apply", "-f", "-", stdin=json.dumps(widget("w2", size=99)))

@@ -151,17 +151,17 @@ class KubernetesEmulator:
         assert isinstance(found, Target)  # noqa: S101 - _route sets one of the two
         if request[VERB] == "watch":
             render = self._watch_render(request, found.kind)
-            matches = _matcher(request)
+            matches = _matcher(request, found.kind)
             return await self.watches.serve(request, found.kind, found.namespace, matches, render)
         body = await _body(request) if request.body_exists else None
         # From here on nothing awaits, so this request's warnings and mode are its own.
         self.cluster.begin(field_validation(request.query), dry_run(request))
         try:
             response = self._resource(request, found, body)
+            for warning in self.cluster.warnings:
+                response.headers.add("Warning", warning_header(warning))
         finally:
             self.cluster.end()
-        for warning in self.cluster.warnings:
-            response.headers.add("Warning", warning_header(warning))
         return response
 
     def _discovery(self, found: Discovery) -> web.Response:
@@ -197,7 +197,7 @@ class KubernetesEmulator:
         if verb == "create":
             return web.json_response(cluster.create(kind, ns, body), status=201)
         if verb == "deletecollection":
-            matches = _matcher(request)
+            matches = _matcher(request, kind)
             for obj in [o for o in cluster.list_objects(kind, ns) if matches(o)]:
                 cluster.delete(kind, ns, obj["metadata"]["name"])
             return web.json_response(_list(cluster, kind, ns, request))
@@ -269,16 +269,16 @@ async def _body(request: web.Request) -> Any:
         raise bad_request("the request body is not valid JSON") from None
 
 
-def _matcher(request: web.Request) -> Callable[[dict[str, Any]], bool]:
+def _matcher(request: web.Request, kind: ResourceType) -> Callable[[dict[str, Any]], bool]:
     labels = label_matcher(request.query.get("labelSelector"))
-    fields = field_matcher(request.query.get("fieldSelector"))
+    fields = field_matcher(request.query.get("fieldSelector"), kind.key)
     return lambda obj: labels(obj) and fields(obj)
 
 
 def _list(
     cluster: Cluster, kind: ResourceType, namespace: str | None, request: web.Request
 ) -> dict[str, Any]:
-    matches = _matcher(request)
+    matches = _matcher(request, kind)
     items = [obj for obj in cluster.list_objects(kind, namespace) if matches(obj)]
     meta: dict[str, Any] = {"resourceVersion": str(cluster.store.resource_version)}
     start = _continue_from(request.query.get("continue"))

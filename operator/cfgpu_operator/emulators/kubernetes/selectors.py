@@ -72,20 +72,61 @@ def label_matcher(selector: str | None) -> Matcher:
     return matches
 
 
-_FIELDS: dict[str, Callable[[dict[str, Any]], str]] = {
-    "metadata.name": lambda o: o.get("metadata", {}).get("name", ""),
-    "metadata.namespace": lambda o: o.get("metadata", {}).get("namespace", ""),
+Getter = Callable[[dict[str, Any]], str]
+
+
+def _at(*paths: str) -> Getter:
+    """The first non-empty value at one of the dotted ``paths``, as a string (Go's field
+    set holds strings; a missing field is "")."""
+
+    def get(obj: dict[str, Any]) -> str:
+        for path in paths:
+            value: Any = obj
+            for part in path.split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            if value not in (None, ""):
+                return str(value)
+        return ""
+
+    return get
+
+
+_FIELDS: dict[str, Getter] = {
+    "metadata.name": _at("metadata.name"),
+    "metadata.namespace": _at("metadata.namespace"),
+}
+_REFERENCE = ("kind", "namespace", "name", "uid", "apiVersion", "resourceVersion", "fieldPath")
+# What each built-in resource selects on besides name and namespace (the field label
+# conversions of Kubernetes' API groups); custom resources select on those two only.
+_RESOURCE_FIELDS: dict[tuple[str, str], dict[str, Getter]] = {
+    ("", "events"): {
+        **{f"involvedObject.{f}": _at(f"involvedObject.{f}") for f in _REFERENCE},
+        "reason": _at("reason"),
+        "reportingComponent": _at("reportingComponent"),
+        "source": _at("source.component", "reportingComponent"),
+        "type": _at("type"),
+    },
+    ("events.k8s.io", "events"): {
+        **{f"regarding.{f}": _at(f"regarding.{f}") for f in _REFERENCE},
+        "reason": _at("reason"),
+        "reportingController": _at("reportingController"),
+        "type": _at("type"),
+    },
+    ("", "namespaces"): {"status.phase": _at("status.phase")},
+    ("", "secrets"): {"type": _at("type")},
 }
 
 
-def field_matcher(selector: str | None) -> Matcher:
-    checks: list[tuple[Callable[[dict[str, Any]], str], bool, str]] = []
+def field_matcher(selector: str | None, resource: tuple[str, str] = ("", "")) -> Matcher:
+    """A field selector of ``resource`` (its storage key: group, plural)."""
+    known = {**_FIELDS, **_RESOURCE_FIELDS.get(resource, {})}
+    checks: list[tuple[Getter, bool, str]] = []
     for part in _split(selector or ""):
         match = _EQ.match(part)
         if not match:
             raise bad_request(f"invalid field selector: {part.strip()!r}")
         path, op, value = match.groups()
-        getter = _FIELDS.get(path)
+        getter = known.get(path)
         if getter is None:
             raise ApiStatus(400, "BadRequest", f"field label not supported: {path}")
         checks.append((getter, op != "!=", value))

@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from cfgpu_operator.emulators.kubernetes.printers import PRINTERS
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 
 NAME_COLUMN = {
@@ -111,6 +112,11 @@ def _cell(column: dict[str, Any], obj: dict[str, Any], now: float) -> Any:
 def table(
     kind: ResourceType, items: list[dict[str, Any]], resource_version: str, now: float
 ) -> dict[str, Any]:
+    printer = PRINTERS.get(kind.key)
+    if printer is not None:
+        definitions, row = printer
+        cells = [row(obj, now, human_duration) for obj in items]
+        return _table(definitions, items, cells, resource_version)
     columns = list(kind.printer_columns) or [AGE_COLUMN]
     definitions = [NAME_COLUMN] + [
         {
@@ -122,16 +128,26 @@ def table(
         }
         for c in columns
     ]
+    cells = [[obj["metadata"]["name"]] + [_cell(c, obj, now) for c in columns] for obj in items]
+    return _table(definitions, items, cells, resource_version)
+
+
+def _table(
+    definitions: list[dict[str, Any]],
+    items: list[dict[str, Any]],
+    cells: list[list[Any]],
+    resource_version: str,
+) -> dict[str, Any]:
     rows = [
         {
-            "cells": [obj["metadata"]["name"]] + [_cell(c, obj, now) for c in columns],
+            "cells": row,
             "object": {
                 "kind": "PartialObjectMetadata",
                 "apiVersion": "meta.k8s.io/v1",
                 "metadata": obj["metadata"],
             },
         }
-        for obj in items
+        for obj, row in zip(items, cells, strict=True)
     ]
     return {
         "kind": "Table",
