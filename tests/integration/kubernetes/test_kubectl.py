@@ -209,6 +209,30 @@ async def test_describe_events_and_get_events_show_an_objects_events(kube: Serve
     assert any(r.split()[1:4] == ["Normal", "Growing", "widget/w1"] for r in rows), out
 
 
+async def test_create_namespace_secret_configmap_and_serviceaccount(kube: ServedKube) -> None:
+    """kubectl's typed clients send these as protobuf (before: 400 "not valid JSON")."""
+    cluster = kube.emulator.cluster
+    for args in (
+        ("namespace", "team"),
+        ("secret", "generic", "creds", "-n", "team", "--from-literal=token=abc"),
+        ("configmap", "settings", "-n", "team", "--from-literal=region=hz"),
+        ("serviceaccount", "runner", "-n", "team"),
+    ):
+        code, out = await kubectl(kube, "create", *args)
+        assert code == 0, out
+        assert "created" in out
+    code, out = await kubectl(kube, "get", "secret", "creds", "-n", "team", "-o", "json")
+    assert code == 0, out
+    secret = json.loads(out)
+    assert (secret["type"], secret["data"]) == ("Opaque", {"token": "YWJj"})  # base64 of abc
+    configmaps = cluster.registry.get("", "v1", "configmaps")
+    assert configmaps is not None
+    assert cluster.get(configmaps, "team", "settings")["data"] == {"region": "hz"}
+    code, out = await kubectl(kube, "create", "namespace", "team")
+    assert code != 0
+    assert "AlreadyExists" in out or "already exists" in out
+
+
 async def test_apply_of_an_invalid_object_shows_the_servers_reason(kube: ServedKube) -> None:
     await apply(kube, crd())
     code, out = await kubectl(kube, "apply", "-f", "-", stdin=json.dumps(widget("w2", size=99)))

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from cfgpu_operator.emulators.clock import Clock
 from cfgpu_operator.emulators.faults import Fault, FaultPlan, make_fault_middleware
-from cfgpu_operator.emulators.kubernetes import discovery, openapi
+from cfgpu_operator.emulators.kubernetes import discovery, openapi, protobuf
 from cfgpu_operator.emulators.kubernetes.cluster import Cluster
 from cfgpu_operator.emulators.kubernetes.options import check_list, dry_run
 from cfgpu_operator.emulators.kubernetes.paths import Discovery, Target, parse
@@ -263,6 +263,8 @@ async def _body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw:
         return None
+    if request.content_type == protobuf.MEDIA_TYPE:
+        return protobuf.decode_object(raw)
     try:
         return json.loads(raw)
     except ValueError:

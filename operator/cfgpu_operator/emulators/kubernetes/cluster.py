@@ -38,6 +38,7 @@ from cfgpu_operator.emulators.kubernetes.status import (
 from cfgpu_operator.emulators.kubernetes.store import Obj, Store
 
 NAMESPACES = ("", "namespaces")
+SECRETS = ("", "secrets")
 CRDS = ("apiextensions.k8s.io", "customresourcedefinitions")
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 MERGE = "application/merge-patch+json"
@@ -194,6 +195,8 @@ class Cluster:
         elif kind.key == NAMESPACES:
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = {"phase": "Active"}
+        elif kind.key == SECRETS:
+            obj["type"] = obj.get("type") or "Opaque"  # the server's default
 
     # -- update and patch -------------------------------------------------------------------
 
