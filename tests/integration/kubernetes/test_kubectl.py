@@ -233,6 +233,29 @@ async def test_create_namespace_secret_configmap_and_serviceaccount(kube: Served
     assert "AlreadyExists" in out or "already exists" in out
 
 
+async def test_server_side_apply_creates_updates_and_reports_conflicts(kube: ServedKube) -> None:
+    """Before: 404 for a new object, 415 for an existing one."""
+    code, out = await kubectl(kube, "apply", "--server-side", "-f", "-", stdin=json.dumps(crd()))
+    assert code == 0, out
+    for label, verb in (("abc", "serverside-applied"), ("def", "serverside-applied")):
+        body = json.dumps(widget("w1", label=label))
+        code, out = await kubectl(kube, "apply", "--server-side", "-f", "-", stdin=body)
+        assert code == 0, out
+        assert verb in out
+    code, out = await kubectl(kube, "get", "wd", "w1", "-o", "jsonpath={.spec.label}")
+    assert (code, out) == (0, "def")
+    theirs = json.dumps(widget("w1", label="xyz"))
+    args = ("apply", "--server-side", "--field-manager=ci", "-f", "-")
+    code, out = await kubectl(kube, *args, stdin=theirs)
+    assert code != 0
+    assert 'conflict with "kubectl"' in out
+    assert ".spec.label" in out
+    code, out = await kubectl(kube, *args, "--force-conflicts", stdin=theirs)
+    assert code == 0, out
+    code, out = await kubectl(kube, "get", "wd", "w1", "-o", "jsonpath={.spec.label}")
+    assert (code, out) == (0, "xyz")
+
+
 async def test_apply_of_an_invalid_object_shows_the_servers_reason(kube: ServedKube) -> None:
     await apply(kube, crd())
     code, out = await kubectl(kube, "apply", "-f", "-", stdin=json.dumps(widget("w2", size=99)))

@@ -10,13 +10,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from aiohttp import web
 
 from cfgpu_operator.emulators.clock import Clock
 from cfgpu_operator.emulators.faults import Fault, FaultPlan, make_fault_middleware
 from cfgpu_operator.emulators.kubernetes import discovery, openapi, protobuf
 from cfgpu_operator.emulators.kubernetes.cluster import Cluster
-from cfgpu_operator.emulators.kubernetes.options import check_list, dry_run
+from cfgpu_operator.emulators.kubernetes.options import APPLY, apply_options, check_list, dry_run
 from cfgpu_operator.emulators.kubernetes.paths import Discovery, Target, parse
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from cfgpu_operator.emulators.kubernetes.selectors import field_matcher, label_matcher
@@ -208,6 +209,10 @@ class KubernetesEmulator:
         if method == "PUT":
             return web.json_response(cluster.replace(kind, ns, name, body, target.subresource))
         if method == "PATCH":
+            if request.content_type == APPLY and target.subresource is None:
+                manager, force = apply_options(request.query)
+                obj, created = cluster.apply(kind, ns, name, body, manager, force)
+                return web.json_response(obj, status=201 if created else 200)
             media = request.headers.get("Content-Type", "")
             patched = cluster.patch(kind, ns, name, media, body, target.subresource)
             return web.json_response(patched)
@@ -265,6 +270,11 @@ async def _body(request: web.Request) -> Any:
         return None
     if request.content_type == protobuf.MEDIA_TYPE:
         return protobuf.decode_object(raw)
+    if request.content_type == APPLY:
+        try:
+            return yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise bad_request("the applied configuration is not valid YAML") from None
     try:
         return json.loads(raw)
     except ValueError:

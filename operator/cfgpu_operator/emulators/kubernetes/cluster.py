@@ -11,7 +11,7 @@ import random
 from typing import Any
 
 from cfgpu_operator.emulators.clock import Clock, SystemClock
-from cfgpu_operator.emulators.kubernetes import cel, schema
+from cfgpu_operator.emulators.kubernetes import cel, schema, ssa
 from cfgpu_operator.emulators.kubernetes.crds import crd_errors, established_status
 from cfgpu_operator.emulators.kubernetes.meta import (
     SERVER_SET,
@@ -27,6 +27,7 @@ from cfgpu_operator.emulators.kubernetes.registry import Registry, ResourceType,
 from cfgpu_operator.emulators.kubernetes.status import (
     FieldError,
     already_exists,
+    apply_conflict,
     bad_request,
     conflict,
     forbidden,
@@ -105,11 +106,19 @@ class Cluster:
 
     # -- create -----------------------------------------------------------------------------
 
-    def create(self, kind: ResourceType, namespace: str | None, body: Any) -> Obj:
+    def create(
+        self,
+        kind: ResourceType,
+        namespace: str | None,
+        body: Any,
+        managed: list[Obj] | None = None,
+    ) -> Obj:
         obj = check_identity(kind, body)
         meta = obj["metadata"]
         for key in SERVER_SET:
             meta.pop(key, None)
+        if managed:
+            meta["managedFields"] = managed
         self._place(kind, namespace, meta)
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = self._free_name(kind, meta)
@@ -247,6 +256,50 @@ class Cluster:
         wanted = wanted if wanted != current["metadata"]["resourceVersion"] else None
         return self._update(kind, current, check_identity(kind, patched), subresource, wanted)
 
+    def apply(
+        self,
+        kind: ResourceType,
+        namespace: str | None,
+        name: str,
+        body: Any,
+        manager: str,
+        force: bool = False,
+    ) -> tuple[Obj, bool]:
+        """Server-side apply of ``body`` by ``manager``: creates the object, or merges into
+        it what the manager sets; returns the object and whether it was created."""
+        applied = check_identity(kind, body)
+        if applied["metadata"].get("name", name) != name:
+            raise bad_request(
+                f"the name of the object ({applied['metadata'].get('name')}) does not match "
+                f"the name on the URL ({name})"
+            )
+        fields = ssa.leaves(applied, kind.schema)
+        if kind.status_subresource:  # the main resource ignores status
+            fields = {f for f in fields if f[:1] != ("f:status",)}
+        now = timestamp(self.clock.now())
+        current = self.store.get(kind.key, namespace or "", name)
+        if current is None:
+            applied["metadata"]["name"] = name
+            mine = ssa.entry(manager, kind.api_version, fields, now)
+            return self.create(kind, namespace, applied, [mine]), True
+        entries = current["metadata"].get("managedFields") or []
+        others = [
+            e for e in entries if (e.get("manager"), e.get("operation")) != (manager, "Apply")
+        ]
+        found = ssa.conflicts(current, applied, fields, others)
+        if found and not force:
+            raise apply_conflict(found)
+        others = ssa.give_up(others, {path for _, path in found})
+        before = next((e for e in entries if e not in others and e.get("manager") == manager), None)
+        new = ssa.merge(current, applied, kind.schema)
+        still_owned = set().union(*(ssa.owned(e) for e in others)) if others else set()
+        for path in (ssa.owned(before) if before else set()) - fields - still_owned:
+            ssa.remove(new, path)
+        mine = ssa.entry(manager, kind.api_version, fields, now)
+        if before is not None and before.get("fieldsV1") == mine["fieldsV1"]:
+            mine["time"] = before.get("time", now)  # nothing changed hands: same entry
+        return self._update(kind, current, new, None, None, [*others, mine]), False
+
     def _current(self, kind: ResourceType, namespace: str | None, name: str) -> Obj:
         obj = self.store.get(kind.key, namespace or "", name)
         if obj is None:
@@ -260,6 +313,7 @@ class Cluster:
         new: Obj,
         subresource: str | None,
         wanted_rv: str | None,
+        managed: list[Obj] | None = None,
     ) -> Obj:
         meta, old_meta = new["metadata"], current["metadata"]
         name = old_meta["name"]
@@ -271,6 +325,8 @@ class Cluster:
                 f"name on the URL ({name})"
             )
         new = self._merge_for(kind, current, new, subresource)
+        if managed is not None:
+            new["metadata"]["managedFields"] = managed
         errors = self._finalizer_errors(current, new) + self._content_errors(kind, new, current)
         if errors:
             raise invalid(kind, name, errors)

@@ -16,6 +16,7 @@ from aiohttp import web
 from cfgpu_operator.emulators.kubernetes.status import ApiStatus, FieldError, GoLiteral
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+APPLY = "application/apply-patch+yaml"
 NOT_OLDER_THAN, EXACT = "NotOlderThan", "Exact"
 _TRUE, _FALSE = ("true", "1"), ("false", "0")
 
@@ -118,6 +119,15 @@ def dry_run(request: web.Request) -> bool:
         error = FieldError("NotSupported", "dryRun", listed, 'supported values: "All"')
         raise bad_options([error], WRITE_OPTIONS.get(request.method, "CreateOptions"))
     return request.method in WRITE_OPTIONS
+
+
+def apply_options(query: Mapping[str, str]) -> tuple[str, bool]:
+    """The field manager (required) and ``force`` of a server-side apply."""
+    manager = query.get("fieldManager", "")
+    if not manager:
+        error = FieldError("Required", "fieldManager", None, "is required for apply patch")
+        raise bad_options([error], "PatchOptions")
+    return manager, _flag(query, "force") is True
 
 
 def bad_options(errors: list[FieldError], kind: str = "ListOptions") -> ApiStatus:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cfgpu_operator.emulators.kubernetes import ssa
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 
 # field.ErrorType -> (text in messages, cause reason)
@@ -121,6 +122,19 @@ def conflict(kind: ResourceType, name: str) -> ApiStatus:
         "modified; please apply your changes to the latest version and try again"
     )
     return ApiStatus(409, "Conflict", message, _details(kind, name))
+
+
+def apply_conflict(found: list[tuple[dict[str, Any], tuple[str, ...]]]) -> ApiStatus:
+    """409 for a server-side apply that would change fields another manager set."""
+    causes = [
+        {
+            "reason": "FieldManagerConflict",
+            "message": f'conflict with "{e.get("manager", "")}" using {e.get("apiVersion", "")}',
+            "field": ssa.path_text(path),
+        }
+        for e, path in found
+    ]
+    return ApiStatus(409, "Conflict", ssa.conflict_message(found), {"causes": causes})
 
 
 def invalid(kind: ResourceType, name: str, errors: list[FieldError]) -> ApiStatus:
