@@ -54,7 +54,17 @@ OBJECT_REFERENCE: Spec = {
     6: ("resourceVersion", "string"),
     7: ("fieldPath", "string"),
 }
+DELETE_OPTIONS: Spec = {
+    1: ("gracePeriodSeconds", "int"),
+    2: ("preconditions", {1: ("uid", "string"), 2: ("resourceVersion", "string")}),
+    3: ("orphanDependents", "bool"),
+    4: ("propagationPolicy", "string"),
+    5: ("dryRun", ("repeated", "string")),
+}
 KINDS: dict[tuple[str, str], Spec] = {
+    # A typed client's DELETE carries its options as a body (Helm purging a release).
+    ("v1", "DeleteOptions"): DELETE_OPTIONS,
+    ("meta.k8s.io/v1", "DeleteOptions"): DELETE_OPTIONS,
     ("v1", "Namespace"): {
         1: ("metadata", OBJECT_META),
         2: ("spec", {1: ("finalizers", ("repeated", "string"))}),

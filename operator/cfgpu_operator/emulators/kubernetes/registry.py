@@ -66,6 +66,18 @@ BUILTINS: tuple[ResourceType, ...] = (
     _builtin("", "v1", "ServiceAccount", "serviceaccounts", True, ("sa",)),
     _builtin("events.k8s.io", "v1", "Event", "events", True, ("ev",)),
     _builtin("coordination.k8s.io", "v1", "Lease", "leases", True),
+    # What `helm install` of the project's chart creates: stored, no controller acts on them.
+    _builtin("", "v1", "Service", "services", True, ("svc",), status=True),
+    _builtin("", "v1", "Pod", "pods", True, ("po",), status=True),
+    _builtin("apps", "v1", "Deployment", "deployments", True, ("deploy",), status=True),
+    _builtin("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
+    _builtin("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    _builtin("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
+    _builtin("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
+    _builtin("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", True, ("netpol",)),
+    _builtin(
+        "policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), status=True
+    ),
     _builtin(
         "apiextensions.k8s.io",
         "v1",
