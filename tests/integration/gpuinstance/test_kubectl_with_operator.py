@@ -1,0 +1,58 @@
+"""What a newcomer types after `demo --keep`, with the pinned kubectl 1.35 against the real
+operator: apply a sample, wait for Ready, describe it with its Events, diff, delete it (the
+finalizer holds it until the instance is released)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from tests.helpers import eventually
+from tests.integration.gpuinstance.conftest import World
+from tests.kubetools import kube_tools
+
+SAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "samples" / "gpuinstance-trainer.yaml"
+
+
+async def kubectl(world: World, *args: str, within: float = 90) -> tuple[int, str]:
+    kubeconfig = world.kube.kubeconfig
+    process = await asyncio.create_subprocess_exec(
+        str(kube_tools().kubectl),
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(kubeconfig.parent)},
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), within)
+    return process.returncode or 0, out.decode()
+
+
+async def test_a_sample_applied_waited_for_described_and_deleted(world: World) -> None:
+    config = world.cfgpu.emulator.config
+    config.stop_seconds = config.release_seconds = 0
+    code, out = await kubectl(world, "apply", "-f", str(SAMPLE))
+    assert code == 0, out
+    waiting = asyncio.ensure_future(
+        kubectl(world, "wait", "--for=condition=Ready", "gpui/trainer", "--timeout=60s")
+    )
+    await eventually(lambda: world.status("trainer").get("cfgpuStatus") == "CREATING")
+    world.cfgpu.clock.advance(5)  # CFGPU finishes creating
+    code, out = await waiting
+    assert code == 0, out
+    assert "condition met" in out
+
+    await eventually(lambda: world.events("InstanceCreated"), what="the InstanceCreated Event")
+    code, out = await kubectl(world, "describe", "gpui", "trainer")
+    assert code == 0, out
+    assert "InstanceCreated" in out.split("Events:", 1)[1]
+    code, out = await kubectl(world, "events", "--for", "gpui/trainer")
+    assert code == 0, out
+    assert "InstanceCreated" in out
+
+    code, out = await kubectl(world, "diff", "-f", str(SAMPLE))
+    assert (code, out) == (0, "")  # nothing drifted, and the diff changed nothing
+    code, out = await kubectl(world, "delete", "gpui", "trainer", "--timeout=60s")
+    assert code == 0, out
+    assert world.get("trainer") is None  # kubectl returned once the object was gone
+    assert len(world.cfgpu.emulator.calls("instance/{id}/release")) == 1
