@@ -215,7 +215,7 @@ async def test_dropped_connection_fault(kube: ServedKube, http: httpx.AsyncClien
 
 async def test_discovery_and_unknown_paths(http: httpx.AsyncClient) -> None:
     assert (await http.get("/apis/nope.example.com")).status_code == 404
-    assert (await http.get("/apis/apps/v1/deployments")).status_code == 404
+    assert (await http.get("/apis/apps/v1/replicasets")).status_code == 404  # not emulated
     missing = await http.get("/api/v1/namespaces/default/widgets")
     assert (missing.status_code, missing.json()["reason"]) == (404, "NotFound")
     groups = (await http.get("/apis")).json()

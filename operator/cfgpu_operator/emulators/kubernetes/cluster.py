@@ -11,11 +11,12 @@ import random
 from typing import Any
 
 from cfgpu_operator.emulators.clock import Clock, SystemClock
-from cfgpu_operator.emulators.kubernetes import cel, schema, ssa
+from cfgpu_operator.emulators.kubernetes import builtin_schemas, cel, schema, ssa
 from cfgpu_operator.emulators.kubernetes.crds import crd_errors, established_status
 from cfgpu_operator.emulators.kubernetes.meta import (
     SERVER_SET,
     check_identity,
+    drop,
     generated_name,
     json_patch,
     merge_patch,
@@ -34,6 +35,7 @@ from cfgpu_operator.emulators.kubernetes.status import (
     invalid,
     not_found,
     strict_decoding,
+    undecodable,
     unsupported_media_type,
 )
 from cfgpu_operator.emulators.kubernetes.store import Obj, Store
@@ -180,7 +182,9 @@ class Cluster:
         """Prune, default and validate a custom resource (or check a CRD)."""
         if kind.key == CRDS:
             return crd_errors(obj)
-        if not (kind.custom and kind.schema):
+        if not kind.custom:
+            return self._builtin_errors(kind, obj)
+        if not kind.schema:
             return []
         pruned = [f'unknown field "{path}"' for path in schema.prune(kind.schema, obj, root=True)]
         if pruned and self.field_validation == "Strict":
@@ -195,6 +199,22 @@ class Cluster:
         """Store ``obj``; a dry run answers with it as it would be stored (a new object has
         no resourceVersion then, as on a real server)."""
         return obj if self.dry_run else self.store.put(kind.key, obj, event_type)
+
+    def _builtin_errors(self, kind: ResourceType, obj: Obj) -> list[FieldError]:
+        """A built-in checked against Kubernetes' schema of it: unknown fields as the
+        request's fieldValidation says, type errors as the decoder's 400, the rest 422."""
+        problems = builtin_schemas.check(kind, obj)
+        unknown = [f'unknown field "{path}"' for path in problems.unknown]
+        if unknown and self.field_validation == "Strict":
+            raise strict_decoding(kind, unknown)
+        if self.field_validation == "Warn":
+            self.warnings += unknown
+        for path in problems.unknown:
+            drop(obj, path)
+        types = [e for e in problems.errors if "is not of type" in e.detail]
+        if types:
+            raise undecodable(kind, types[0])
+        return problems.errors
 
     def _on_create(self, kind: ResourceType, obj: Obj) -> None:
         if kind.key == CRDS:

@@ -114,3 +114,15 @@ def json_patch(kind: ResourceType, name: str, target: Obj, operations: Any) -> O
     if not isinstance(patched, dict):
         raise bad_request("a JSON patch must leave an object")
     return dict(patched)
+
+
+def drop(obj: Obj, path: str) -> None:
+    """Remove the field at a printed path (``spec.containers[0].bogus``) if it is there."""
+    parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p]
+    node: Any = obj
+    for part in parts[:-1]:
+        node = node[int(part)] if isinstance(node, list) and part.isdigit() else node.get(part)
+        if not isinstance(node, dict | list):
+            return
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)

@@ -176,6 +176,14 @@ def strict_decoding(kind: ResourceType, problems: list[str]) -> ApiStatus:
     )
 
 
+def undecodable(kind: ResourceType, error: FieldError) -> ApiStatus:
+    """A value of the wrong type: the server's JSON decoder refuses the body (400)."""
+    return bad_request(
+        f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
+        f"{error.field}: {error.detail}"
+    )
+
+
 def gone(message: str) -> ApiStatus:
     return ApiStatus(410, "Expired", message)
 
