@@ -362,6 +362,25 @@ async def test_kubectl_explain_describes_every_field(kube: ServedKube, path: str
     assert _undescribed_fields(out) == []
 
 
+@pytest.mark.parametrize(
+    ("path", "kind", "field"),
+    [
+        ("deployment.spec.replicas", "Deployment", "FIELD: replicas <integer>"),
+        ("secret.type", "Secret", "FIELD: type <string>"),
+        ("pod.spec.containers.image", "Pod", "FIELD: image <string>"),
+    ],
+)
+async def test_kubectl_explain_describes_built_in_kinds(
+    kube: ServedKube, path: str, kind: str, field: str
+) -> None:
+    """From Kubernetes' own schemas (kubernetes-validate), not an open stand-in."""
+    code, out = await kubectl(kube, "explain", path)
+    assert code == 0, out
+    assert f"KIND:       {kind}" in out
+    assert field in out
+    assert out.split("DESCRIPTION:", 1)[1].strip()
+
+
 async def test_kubectl_explain_shows_the_operator_default(kube: ServedKube) -> None:
     from tests.integration.gpuinstance.conftest import install_crds
 

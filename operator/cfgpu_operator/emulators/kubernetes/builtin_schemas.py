@@ -21,6 +21,8 @@ from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from cfgpu_operator.emulators.kubernetes.status import FieldError
 
 SCHEMAS = "kubernetes-json-schema/v1.35.0-local-strict"
+DOCUMENTED = "kubernetes-json-schema/v1.35.0-local"  # no additionalProperties: false
+REF = "#/$defs/"  # references between definitions, inside their file
 AVAILABLE = importlib.util.find_spec("kubernetes_validate") is not None
 _QUOTED = re.compile(r"'([^']*)'")
 
@@ -31,9 +33,9 @@ class Problems:
     errors: list[FieldError]  # the rest, as a server's field errors
 
 
-def _file(name: str) -> Any:
+def _file(name: str, where: str = SCHEMAS) -> Any:
     return json.loads(
-        resources.files("kubernetes_validate").joinpath(f"{SCHEMAS}/{name}").read_text()
+        resources.files("kubernetes_validate").joinpath(f"{where}/{name}").read_text()
     )
 
 
@@ -91,3 +93,61 @@ def _printed(path: Any) -> str:
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else f".{part}"
     return out.lstrip(".")
+
+
+def openapi(kind: ResourceType) -> tuple[str, dict[str, Any]] | None:
+    """The kind's OpenAPI v3 schema name and every component it needs (for `kubectl
+    explain`), or None without the package. Shared: callers must not change them."""
+    if not AVAILABLE:
+        return None
+    name = _by_gvk().get((kind.group, kind.version, kind.kind))
+    return None if name is None else (name, _closure(name))
+
+
+@cache
+def _definitions_documented() -> dict[str, Any]:
+    found: dict[str, Any] = _file("_definitions.json", DOCUMENTED)["$defs"]
+    return found
+
+
+@cache
+def _by_gvk() -> dict[tuple[str, str, str], str]:
+    out = {}
+    for name, schema in _definitions_documented().items():
+        for gvk in schema.get("x-kubernetes-group-version-kind") or []:
+            out[(gvk.get("group", ""), gvk["version"], gvk["kind"])] = name
+    return out
+
+
+@cache
+def _closure(name: str) -> dict[str, Any]:
+    """``name`` and every definition it refers to, as OpenAPI v3 components."""
+    definitions, out, todo = _definitions_documented(), {}, [name]
+    while todo:
+        current = todo.pop()
+        if current in out or current not in definitions:
+            continue
+        refs: list[str] = []
+        out[current] = _component(definitions[current], refs)
+        todo += refs
+    return out
+
+
+def _component(node: Any, refs: list[str]) -> Any:
+    """JSON schema -> OpenAPI v3: component references, one type (no "null")."""
+    if isinstance(node, list):
+        return [_component(item, refs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "$ref" and isinstance(value, str) and value.startswith(REF):
+            refs.append(value.removeprefix(REF))
+            out["$ref"] = "#/components/schemas/" + value.removeprefix(REF)
+        elif key == "type" and isinstance(value, list):
+            out["type"] = next((t for t in value if t != "null"), "object")
+        elif key not in ("$schema", "$id"):
+            out[key] = _component(value, refs)
+    if "$ref" in out and len(out) > 1:  # OpenAPI 3.0 ignores a $ref's siblings
+        return {"allOf": [{"$ref": out.pop("$ref")}], **out}
+    return out

@@ -3,7 +3,8 @@
 the server validates fields itself (a PATCH operation with a `fieldValidation` parameter).
 
 A CRD's schema is its structural schema with apiVersion, kind and metadata added, as the API
-server does; built-in kinds get an open schema (the emulator holds none for them).
+server does; a built-in kind gets Kubernetes' own schema (from kubernetes-validate, see
+builtin_schemas), or an open one without that package.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import json
 from typing import Any
 
+from cfgpu_operator.emulators.kubernetes import builtin_schemas
 from cfgpu_operator.emulators.kubernetes.registry import Registry, ResourceType
 
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
@@ -45,8 +47,13 @@ def document(registry: Registry, group: str, version: str) -> dict[str, Any] | N
     schemas: dict[str, Any] = {OBJECT_META: {"type": "object", "description": _META}}
     paths: dict[str, Any] = {}
     for kind in kinds:
-        schemas[_name(kind)] = _kind_schema(kind)
-        paths[_object_path(kind)] = {"get": _read(kind), "patch": _patch(kind)}
+        known = None if kind.custom else builtin_schemas.openapi(kind)
+        if known is not None:  # Kubernetes' own schema of a built-in, with what it uses
+            schemas.update(known[1])
+        else:
+            schemas[_name(kind)] = _kind_schema(kind)
+        name = known[0] if known is not None else _name(kind)
+        paths[_object_path(kind)] = {"get": _read(kind, name), "patch": _patch(kind, name)}
     return {
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "unversioned"},
@@ -60,22 +67,22 @@ def _object_path(kind: ResourceType) -> str:
     return f"/{_relative(kind.group, kind.version)}/{scope}{kind.plural}/{{name}}"
 
 
-def _response(kind: ResourceType) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{_name(kind)}"}
+def _response(name: str) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{name}"}
     return {"200": {"description": "OK", "content": {"application/json": {"schema": ref}}}}
 
 
-def _read(kind: ResourceType) -> dict[str, Any]:
+def _read(kind: ResourceType, name: str) -> dict[str, Any]:
     """What kubectl explain looks at: an object's GVK and response schema."""
     return {
         "operationId": f"read{kind.kind}",
         "x-kubernetes-action": "get",
         "x-kubernetes-group-version-kind": _gvk(kind),
-        "responses": _response(kind),
+        "responses": _response(name),
     }
 
 
-def _patch(kind: ResourceType) -> dict[str, Any]:
+def _patch(kind: ResourceType, name: str) -> dict[str, Any]:
     """What kubectl apply looks at: whether the server validates fields (kubectl then sends
     fieldValidation=Strict instead of validating against a schema of its own)."""
     parameter = {
@@ -89,7 +96,7 @@ def _patch(kind: ResourceType) -> dict[str, Any]:
         "x-kubernetes-action": "patch",
         "x-kubernetes-group-version-kind": _gvk(kind),
         "parameters": [parameter],
-        "responses": _response(kind),
+        "responses": _response(name),
     }
 
 
