@@ -10,6 +10,7 @@ import shutil
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,11 +77,15 @@ async def tools(tmp_path: Path) -> AsyncIterator[Tools]:
         await process.wait()
 
 
-async def test_install_upgrade_and_uninstall_the_chart(tools: Tools) -> None:
+@pytest.mark.parametrize("server_side", ["true", "false"])
+async def test_install_upgrade_and_uninstall_the_chart(tools: Tools, server_side: str) -> None:
+    """Helm 4 applies server-side by default; with --server-side=false it creates, then
+    upgrades with strategic merge patches (containers and env merged by name)."""
     code, out = await tools.run(tools.helm, "version", "--short")
     assert (code, out.startswith(HELM_VERSION)) == (0, True), out
+    mode = f"--server-side={server_side}"
     code, out = await tools.run(
-        tools.helm, "install", "op", str(CHART), "-n", NS, "--create-namespace", "--wait=false"
+        tools.helm, "install", "op", str(CHART), "-n", NS, "--create-namespace", mode
     )
     assert code == 0, out
     assert "STATUS: deployed" in out
@@ -94,11 +99,16 @@ async def test_install_upgrade_and_uninstall_the_chart(tools: Tools) -> None:
     await tools.get("service", "op-cfgpu-operator-metrics", "-n", NS)
 
     code, out = await tools.run(
-        tools.helm, "upgrade", "op", str(CHART), "-n", NS, "--set", "logLevel=DEBUG"
+        tools.helm, "upgrade", "op", str(CHART), "-n", NS, mode, "--set", "logLevel=DEBUG"
     )
     assert code == 0, out
-    upgraded = json.dumps(await tools.get("deployment", "op-cfgpu-operator", "-n", NS))
-    assert '"value": "DEBUG"' in upgraded
+    assert "unknown field" not in out  # no patch directive was taken for a field
+    upgraded: Any = await tools.get("deployment", "op-cfgpu-operator", "-n", NS)
+    (container,) = upgraded["spec"]["template"]["spec"]["containers"]
+    assert container["image"].startswith("ghcr.io/")  # kept: not replaced by a partial item
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["CFGPU_OPERATOR_LOG_LEVEL"] == "DEBUG"
+    assert len(env) == len(container["env"])  # each variable once
     code, out = await tools.run(tools.helm, "history", "op", "-n", NS, "-o", "json")
     assert [r["revision"] for r in json.loads(out)] == [1, 2]
 

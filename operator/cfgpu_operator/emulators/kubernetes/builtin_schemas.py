@@ -151,3 +151,36 @@ def _component(node: Any, refs: list[str]) -> Any:
     if "$ref" in out and len(out) > 1:  # OpenAPI 3.0 ignores a $ref's siblings
         return {"allOf": [{"$ref": out.pop("$ref")}], **out}
     return out
+
+
+def root(kind: ResourceType) -> dict[str, Any] | None:
+    """Kubernetes' schema of a built-in kind (with its patch strategies), or None."""
+    if not AVAILABLE:
+        return None
+    name = _by_gvk().get((kind.group, kind.version, kind.kind))
+    found: dict[str, Any] | None = _definitions_documented().get(name) if name else None
+    return found
+
+
+def field(schema: dict[str, Any] | None, key: str) -> dict[str, Any] | None:
+    """The schema of ``key`` inside ``schema``, references followed; for a list, the list's
+    own schema (``items`` is its element)."""
+    found = _resolved(((schema or {}).get("properties") or {}).get(key))
+    if found is None:
+        extra = (schema or {}).get("additionalProperties")
+        found = _resolved(extra) if isinstance(extra, dict) else None
+    return found
+
+
+def items(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    return _resolved((schema or {}).get("items"))
+
+
+def _resolved(node: Any) -> dict[str, Any] | None:
+    if not isinstance(node, dict):
+        return None
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith(REF):
+        target = _definitions_documented().get(ref.removeprefix(REF)) or {}
+        return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node

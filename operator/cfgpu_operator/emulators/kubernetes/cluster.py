@@ -11,7 +11,7 @@ import random
 from typing import Any
 
 from cfgpu_operator.emulators.clock import Clock, SystemClock
-from cfgpu_operator.emulators.kubernetes import builtin_schemas, cel, schema, ssa
+from cfgpu_operator.emulators.kubernetes import builtin_schemas, cel, schema, ssa, strategic
 from cfgpu_operator.emulators.kubernetes.crds import crd_errors, established_status
 from cfgpu_operator.emulators.kubernetes.meta import (
     SERVER_SET,
@@ -267,7 +267,9 @@ class Cluster:
         if media == MERGE or (media == STRATEGIC and not kind.custom):
             if not isinstance(patch, dict):
                 raise bad_request("a merge patch must be a JSON object")
-            patched = merge_patch(base, patch)
+            known = builtin_schemas.root(kind) if media == STRATEGIC else None
+            # Without Kubernetes' schema (no emulators extra) lists are replaced whole.
+            patched = strategic.patch(base, patch, known) if known else merge_patch(base, patch)
         elif media == JSON_PATCH:
             patched = json_patch(kind, name, base, patch)
         else:
