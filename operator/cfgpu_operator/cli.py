@@ -65,7 +65,7 @@ def run(
     verbose: bool,
 ) -> None:
     """Run the operator against the current kubeconfig or in-cluster config."""
-    from cfgpu_operator.handlers.operator import RunOptions
+    from cfgpu_operator.handlers.operator import RunOptions, StartupError
     from cfgpu_operator.handlers.operator import run as run_operator
     from cfgpu_operator.settings import SettingsError, load_settings
 
@@ -83,7 +83,10 @@ def run(
         metrics_port=metrics_port,
         metrics_address=metrics_address,
     )
-    run_operator(settings, options)
+    try:
+        run_operator(settings, options)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -133,7 +136,8 @@ def crds(directory: str | None, check: bool) -> None:
     help="Seconds to wait for each stage before failing.",
 )
 def demo(keep: bool, transition_seconds: float, deadline: float) -> None:
-    """The operator against local emulators of Kubernetes and CFGPU, with the samples."""
+    """The operator against local emulators of Kubernetes, CFGPU and Primus-SaFE, with the
+    samples."""
     from cfgpu_operator.demo import main as run_demo
 
     with contextlib.suppress(KeyboardInterrupt):

@@ -1,4 +1,5 @@
-"""`cfgpu-operator demo`: the operator against local emulators of Kubernetes and CFGPU.
+"""`cfgpu-operator demo`: the operator against local emulators of Kubernetes, CFGPU and
+Primus-SaFE.
 
 Everything runs on 127.0.0.1: the emulators in this process, the operator as a real
 `cfgpu-operator run` process. The samples are applied and their phases shown as they change
@@ -9,8 +10,10 @@ and the instances shown released.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -43,12 +46,24 @@ TROUBLE = re.compile(
     r'\[(WARNING|ERROR|CRITICAL) *\]|"level": "(WARNING|ERROR|CRITICAL)"|Traceback'
 )
 Ref = tuple[str, str, str]  # (plural, namespace, name)
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+COLUMNS = "{time:<8}  {kind:<12}  {name:<9}  {phase:<11}  {ready:<5}  {reason:<23}  {external}"
+KINDS = {plural: kind for kind, plural in PLURALS.items()}
 
 
 def samples_dir() -> Path:
     """deploy/samples: shipped inside the wheel, or beside the source tree."""
     packaged = Path(__file__).parent / "samples"
     return packaged if packaged.is_dir() else Path(__file__).parents[2] / "deploy" / "samples"
+
+
+def as_applied(sample: dict[str, Any]) -> dict[str, Any]:
+    """The sample as `kubectl apply` creates it: with the annotation holding what was applied,
+    so a later `kubectl apply -f deploy/samples/` finds it and warns about nothing."""
+    applied = json.dumps(sample, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    meta = dict(sample.get("metadata") or {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), LAST_APPLIED: applied + "\n"}
+    return {**sample, "metadata": meta}
 
 
 def load_samples() -> list[dict[str, Any]]:
@@ -83,7 +98,7 @@ class Demo:
         self.deadline = deadline
         self.echo = echo
         self.workdir = Path(tempfile.mkdtemp(prefix="cfgpu-demo-"))
-        self.shown: dict[str, str] = {}
+        self.shown: dict[str, tuple[str, ...]] = {}
 
     @property
     def cluster(self) -> Cluster:
@@ -131,7 +146,7 @@ class Demo:
             "SAFE_API_TOKEN": DEMO_SAFE_KEY,
         }
         log = (self.workdir / "operator.log").open("wb")
-        self.echo(f"operator log: {self.workdir / 'operator.log'}")
+        self.echo(f"operator log: {self.workdir / 'operator.log'} (removed when the demo ends)")
         port = free_port()
         self.echo(f"operator metrics: http://127.0.0.1:{port}/metrics")
         return await asyncio.create_subprocess_exec(
@@ -153,9 +168,10 @@ class Demo:
         for sample in load_samples():
             meta, plural = sample["metadata"], PLURALS[sample["kind"]]
             namespace = meta.get("namespace", "default")
-            self.cluster.create(self.kind(plural), namespace, sample)
+            self.cluster.create(self.kind(plural), namespace, as_applied(sample))
             objects.append((plural, namespace, meta["name"]))
             self.echo(f"applied {sample['kind']} {meta['name']}")
+        self.echo(_row("TIME", "KIND", "NAME", "PHASE", "READY", "REASON", "EXTERNAL ID"))
         if not await self._until(lambda: _every(objects, self._done)):
             self.echo("not every sample got there in time; see the operator log")
             return 1
@@ -216,14 +232,19 @@ class Demo:
             (c for c in status.get("conditions", []) if c["type"] == "Ready"), {}
         )
         external = status.get("instanceId") or status.get("workloadId") or ""
-        line = (
-            f"{status.get('phase', '-'):<11} ready={ready.get('status', '-'):<6} "
-            f"{ready.get('reason', ''):<23} {external}"
-        )
-        name = ref[2]
-        if self.shown.get(name) != line:
-            self.shown[name] = line
-            self.echo(f"{time.strftime('%H:%M:%S')}  {name:<9} {line}")
+        # The reason only while not Ready: a Ready one repeats the phase, and the phase can
+        # move on a moment before the condition does.
+        reason = ready.get("reason", "") if ready.get("status") == "False" else ""
+        state = (status.get("phase", "-"), ready.get("status", "-"), reason, external)
+        plural, _, name = ref
+        if self.shown.get(name) != state:
+            self.shown[name] = state
+            self.echo(_row(time.strftime("%H:%M:%S"), KINDS[plural], name, *state))
+
+
+def _row(*cells: str) -> str:
+    keys = ("time", "kind", "name", "phase", "ready", "reason", "external")
+    return COLUMNS.format(**dict(zip(keys, cells, strict=True))).rstrip()
 
 
 def _every(objects: list[Ref], check: Callable[[Ref], bool]) -> bool:
@@ -234,7 +255,14 @@ def _every(objects: list[Ref], check: Callable[[Ref], bool]) -> bool:
 
 def main(keep: bool, transition_seconds: float, deadline: float) -> None:
     demo = Demo(transition_seconds, deadline, click.echo)
-    raise SystemExit(asyncio.run(demo.run(keep)))
+    try:
+        code = asyncio.run(demo.run(keep))
+    except KeyboardInterrupt:
+        click.echo("stopped: the emulators and the operator are gone, and every object with them")
+        code = 130
+    finally:
+        shutil.rmtree(demo.workdir, ignore_errors=True)
+    raise SystemExit(code)
 
 
 def free_port() -> int:

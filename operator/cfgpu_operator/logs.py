@@ -63,6 +63,8 @@ class Json(JsonFormatter):
             rename_fields={"levelname": "level", "name": "logger"},
             reserved_attrs=[*RESERVED_ATTRS, "k8s_ref", "k8s_skip", "settings"],
             timestamp="time",
+            # CFGPU's messages are Chinese: readable in the log, not \u escapes.
+            json_ensure_ascii=False,
         )
 
     def add_fields(

@@ -183,3 +183,9 @@ async def test_liveness_names_a_stuck_api_client() -> None:
         assert rt.stalled_pollers() == [stuck]
     finally:
         await rt.close()
+
+
+def test_json_lines_keep_chinese_readable() -> None:
+    line = logs.Json().format(_record("CFGPU said: token无效或已过期"))
+    assert "token无效或已过期" in line
+    assert json.loads(line)["message"] == "CFGPU said: token无效或已过期"

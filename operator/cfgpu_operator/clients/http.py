@@ -8,6 +8,8 @@ have happened and only observing again can tell.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -93,7 +95,10 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def excerpt(text: str) -> str:
-    """A short single-line quote of a response body for an error message."""
+    """A short single-line quote of a response body for an error message; a JSON body is
+    quoted with its text readable (servers send Chinese as \\u escapes)."""
+    with contextlib.suppress(ValueError):  # not JSON: quoted as it came
+        text = json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
     flat = " ".join(text.split())
     return flat if len(flat) <= BODY_EXCERPT else flat[:BODY_EXCERPT] + "..."
 

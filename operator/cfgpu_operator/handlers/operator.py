@@ -96,15 +96,43 @@ class RunOptions:
     metrics_address: str = "0.0.0.0"  # noqa: S104 - Prometheus scrapes the pod's IP
 
 
+class StartupError(Exception):
+    """The operator cannot start; the message says what to change, in one sentence."""
+
+
 def run(settings: Settings, options: RunOptions) -> None:
     kopf.configure(verbose=options.verbose, log_prefix=True)
     level = "DEBUG" if options.verbose else settings.CFGPU_OPERATOR_LOG_LEVEL
     logs.configure(level, settings.CFGPU_OPERATOR_LOG_FORMAT, logging.getLogger().handlers)
     if options.metrics_port:
-        metrics.serve(options.metrics_port, options.metrics_address)
+        _serve_metrics(options.metrics_port, options.metrics_address)
     registry, runtime = build(settings, namespaces=options.namespaces)
+    _connect(runtime)
     elector = None if options.standalone else _elector(runtime, settings)
     asyncio.run(_operate(registry, options, elector))
+
+
+def _serve_metrics(port: int, address: str) -> None:
+    try:
+        metrics.serve(port, address)
+    except OSError as exc:
+        raise StartupError(
+            f"cannot serve metrics on {address}:{port} ({exc.strerror or exc}); free the port "
+            "or choose another with --metrics-port (0 turns metrics off)"
+        ) from None
+
+
+def _connect(runtime: Runtime) -> None:
+    """Find the cluster before anything starts: without one Kopf would retry for ever."""
+    from kubernetes.config import ConfigException
+
+    try:
+        runtime.api_client()
+    except ConfigException as exc:
+        raise StartupError(
+            f"no Kubernetes cluster to talk to: not running in a pod and no usable kubeconfig "
+            f"({exc}); set KUBECONFIG or create ~/.kube/config"
+        ) from None
 
 
 def _elector(runtime: Runtime, settings: Settings) -> leader.Elector:
