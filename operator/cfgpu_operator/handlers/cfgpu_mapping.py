@@ -14,7 +14,7 @@ from cfgpu_operator.clients.cfgpu_wire import CreateInstanceRequest, InstanceRec
 from cfgpu_operator.models.gpuinstance import GpuInstanceSpec, ImageSource
 from cfgpu_operator.reconcile.gpuinstance import system_disk_expand
 from cfgpu_operator.reconcile.gpuinstance_view import Instance
-from cfgpu_operator.reconcile.status import rfc3339
+from cfgpu_operator.reconcile.status import quantity, rfc3339
 
 # Spec fields (camelCase) the create request carries (adaptType by choosing the image list
 # the image id comes from)...
@@ -69,13 +69,17 @@ def facts(record: InstanceRecord | None, status_code: str) -> dict[str, Any]:
             "imageId": record.image_id,
             "gpuName": record.gpu_name,
             "gpus": record.gpus,
+            "gpu": f"{record.gpus}x {record.gpu_name}" if record.gpus and record.gpu_name else None,
             "cpus": record.cpus,
             "memoryBytes": record.memory,
+            "memory": quantity(record.memory),
             "gpuMemoryBytes": record.gpu_memory,
+            "gpuMemory": quantity(record.gpu_memory),
             "consumeType": record.consume_type_code,
             "createTime": rfc3339(record.create_time),
             "expireTime": rfc3339(record.expire_time),
-            "stopTime": rfc3339(record.stop_time),
+            # CFGPU keeps the last stop time while it runs again: not a stop to show.
+            "stopTime": None if status_code == "RUNNING" else rfc3339(record.stop_time),
         }
     )
     return out

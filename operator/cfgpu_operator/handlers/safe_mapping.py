@@ -15,11 +15,11 @@ from cfgpu_operator.clients.safe_wire import (
     CreateWorkloadRequest,
     WorkloadDetail,
     WorkloadItem,
-    format_time,
 )
 from cfgpu_operator.models.safeworkload import SafeWorkloadSpec
 from cfgpu_operator.reconcile.safeworkload import ENV_TAG, display_name
 from cfgpu_operator.reconcile.safeworkload_view import Platform, Workload
+from cfgpu_operator.reconcile.status import rfc3339_of
 
 # Spec fields (camelCase) the create request carries...
 SENT_ON_CREATE = frozenset(
@@ -110,8 +110,8 @@ def workload(item: WorkloadItem) -> Workload:
         "queuePosition": item.queue_position,
         "message": item.message or None,
         "dispatchCount": item.dispatch_count,
-        "startTime": format_time(item.start_time) or None,
-        "endTime": format_time(item.end_time) or None,
+        "startTime": rfc3339_of(item.start_time),
+        "endTime": rfc3339_of(item.end_time),
         # A running workload's duration changes every second: storing it would be a status
         # write per object per poll (5 a minute each at 100 objects, measured). startTime
         # says how long it has run.

@@ -62,6 +62,11 @@ def set_once(*fields: str) -> list[JsonValue]:
     ]
 
 
+def time_field(description: str) -> Any:
+    """An optional RFC 3339 time (UTC, with its ``Z``), declared ``format: date-time``."""
+    return Field(default=None, description=description, json_schema_extra={"format": "date-time"})
+
+
 class Condition(CrdModel):
     type: Literal["Ready", "Synced"] = Field(description="Ready or Synced.")
     status: Literal["True", "False", "Unknown"] = Field(description="True, False or Unknown.")

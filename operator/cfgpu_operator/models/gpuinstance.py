@@ -17,6 +17,7 @@ from cfgpu_operator.models.common import (
     StatusBase,
     immutable,
     set_once,
+    time_field,
 )
 
 KIND = "GpuInstance"
@@ -176,22 +177,28 @@ class GpuInstanceStatus(StatusBase):
     image_id: str | None = Field(default=None, description="The image the instance runs.")
     gpu_name: str | None = Field(default=None, description="GPU model.")
     gpus: int | None = Field(default=None, description="GPUs.")
+    gpu: str | None = Field(
+        default=None, description="The GPUs as rented, count and model (e.g. 2x RTX 4090)."
+    )
     cpus: float | None = Field(default=None, description="CPU cores.")
     memory_bytes: int | None = Field(default=None, description="Memory in bytes.")
+    memory: str | None = Field(default=None, description="Memory as a quantity (e.g. 60Gi).")
     gpu_memory_bytes: int | None = Field(default=None, description="GPU memory in bytes.")
+    gpu_memory: str | None = Field(
+        default=None, description="GPU memory as a quantity (e.g. 24Gi)."
+    )
     consume_type: str | None = Field(default=None, description="Billing type as CFGPU names it.")
-    create_time: str | None = Field(default=None, description="When CFGPU created it.")
-    expire_time: str | None = Field(default=None, description="When a prepaid instance ends.")
-    stop_time: str | None = Field(default=None, description="When it last stopped.")
-    expiry_warned: str | None = Field(
-        default=None,
-        description="The expireTime a Warning Event (InstanceExpiring) was posted for.",
+    create_time: str | None = time_field("When CFGPU created it.")
+    expire_time: str | None = time_field("When a prepaid instance ends.")
+    stop_time: str | None = time_field("When it last stopped (cleared while it runs).")
+    expiry_warned: str | None = time_field(
+        "The expireTime a Warning Event (InstanceExpiring) was posted for."
     )
 
 
 PRINTER_COLUMNS: tuple[dict[str, object], ...] = (
     *STATUS_COLUMNS,
-    {"name": "GPU", "type": "string", "jsonPath": ".spec.gpuType"},
+    {"name": "GPU", "type": "string", "jsonPath": ".status.gpu"},
     {"name": "Instance-ID", "type": "string", "jsonPath": ".status.instanceId"},
     AGE_COLUMN,
     {"name": "Region", "type": "string", "jsonPath": ".status.regionCode", "priority": 1},

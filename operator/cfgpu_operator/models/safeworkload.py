@@ -17,6 +17,7 @@ from cfgpu_operator.models.common import (
     CrdModel,
     StatusBase,
     immutable,
+    time_field,
 )
 
 KIND = "SafeWorkload"
@@ -189,12 +190,10 @@ class SafeWorkloadStatus(StatusBase):
 
     phase: Phase | None = Field(default=None, description="Where the workload is.")
     workload_id: str | None = Field(default=None, description="Platform workload id.")
-    submitted_at: str | None = Field(
-        default=None, description="When the submit was first attempted (recorded before it)."
+    submitted_at: str | None = time_field(
+        "When the submit was first attempted (recorded before it)."
     )
-    resumed_at: str | None = Field(
-        default=None, description="When a resume was last attempted (recorded before it)."
-    )
+    resumed_at: str | None = time_field("When a resume was last attempted (recorded before it).")
     suspended: bool | None = Field(
         default=None,
         description="The workload was stopped for spec.suspend: unsuspending resumes it.",
@@ -202,8 +201,8 @@ class SafeWorkloadStatus(StatusBase):
     queue_position: int | None = Field(default=None, description="Place in the queue.")
     message: str | None = Field(default=None, description="The platform's pending reason.")
     dispatch_count: int | None = Field(default=None, description="Dispatch attempts.")
-    start_time: str | None = Field(default=None, description="When it started running.")
-    end_time: str | None = Field(default=None, description="When it ended.")
+    start_time: str | None = time_field("When it started running.")
+    end_time: str | None = time_field("When it ended.")
     duration: str | None = Field(
         default=None,
         description="How long the workload ran, e.g. 1h2m3s, once it ended (while it runs, "

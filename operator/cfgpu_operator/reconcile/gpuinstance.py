@@ -178,18 +178,22 @@ def _drive(v: View, frame: Frame, inst: Instance) -> D:
         )
         return replace(decision, args={**decision.args, "image_id": wanted})
     if inst.status_code == STABLE_FOR[v.spec.state]:
-        ready = Cond("Ready", "True", phase.value)
-        return Decision(Act.NOTHING, frame.report(phase, ready))
+        return Decision(Act.NOTHING, frame.report(phase, _ready(inst, phase)))
     if v.spec.state == "Running":
         return _step(Act.START, frame, Phase.STARTING, Reason.STARTING, "starting the instance")
     return _step(Act.STOP, frame, Phase.STOPPING, Reason.STOPPING, "stopping the instance")
+
+
+def _ready(inst: Instance, phase: Phase) -> Cond:
+    """Ready, with a message too: `kubectl describe` never shows an empty one."""
+    return Cond("Ready", "True", phase.value, f"instance {inst.instance_id} is {inst.status_code}")
 
 
 def _hold(v: View, frame: Frame, inst: Instance) -> D:
     """ObserveOnly or paused: report, never correct."""
     phase = phase_of(inst.status_code)
     if inst.status_code == STABLE_FOR[v.spec.state]:
-        return Decision(Act.NOTHING, frame.report(phase, Cond("Ready", "True", phase.value)))
+        return Decision(Act.NOTHING, frame.report(phase, _ready(inst, phase)))
     message = (
         f"instance is {inst.status_code}, spec.state is {v.spec.state}; "
         f"not corrected ({v.hold_reason})"

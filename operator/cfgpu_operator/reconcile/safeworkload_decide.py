@@ -206,7 +206,8 @@ def _on_platform(v: View, frame: Frame, workload: Workload) -> D:
             decision = _step(Act.PATCH, frame, phase, Reason.UPDATING, message)
             return replace(decision, args={**decision.args, "body": body})
     running = workload.phase == "Running"
-    return _step(Act.NOTHING, frame, phase, phase.value, ready=running)
+    message = f"workload {workload.workload_id} is {workload.phase}"
+    return _step(Act.NOTHING, frame, phase, phase.value, message, ready=running)
 
 
 def wanted(v: View, platform_env: Mapping[str, str]) -> dict[str, Any]:
@@ -241,7 +242,8 @@ def _ended(v: View, frame: Frame, phase: Phase) -> D:
         )
         decision = _step(Act.NOTHING, frame, phase, Reason.STOPPED_ON_PLATFORM, message)
     elif phase is Phase.SUCCEEDED:
-        decision = _step(Act.NOTHING, frame, phase, Reason.SUCCEEDED, ready=True)
+        message = f"workload {v.status.workload_id} succeeded"
+        decision = _step(Act.NOTHING, frame, phase, Reason.SUCCEEDED, message, ready=True)
     elif phase is Phase.FAILED:
         decision = _step(Act.NOTHING, frame, phase, Reason.WORKLOAD_FAILED, "the workload failed")
     else:

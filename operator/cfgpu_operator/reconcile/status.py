@@ -14,6 +14,21 @@ def rfc3339(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def rfc3339_of(value: datetime | None) -> str | None:
+    """A time as Kubernetes writes it (UTC, with its ``Z``)."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def quantity(size: int | None) -> str | None:
+    """Bytes as a Kubernetes quantity in the largest binary unit that divides them (60Gi)."""
+    if size is None:
+        return None
+    for suffix, unit in (("Ti", 1 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)):
+        if size >= unit and size % unit == 0:
+            return f"{size // unit}{suffix}"
+    return str(size)
+
+
 def epoch(stamp: str) -> float:
     """Seconds since the epoch of a Kubernetes RFC 3339 time (``...Z``)."""
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

@@ -41,6 +41,11 @@ async def test_a_sample_applied_waited_for_described_and_deleted(world: World) -
     code, out = await waiting
     assert code == 0, out
     assert "condition met" in out
+    code, out = await kubectl(world, "get", "gpui", "trainer")
+    _, row = out.splitlines()[:2]
+    assert "1x RTX 4090" in row  # the GPU column: what was rented, not the spec's text
+    ready = world.ready("trainer")
+    assert ready["message"] == f"instance {world.status('trainer')['instanceId']} is RUNNING"
 
     await eventually(lambda: world.events("InstanceCreated"), what="the InstanceCreated Event")
     code, out = await kubectl(world, "describe", "gpui", "trainer")
