@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.models.common import FINALIZER, KOPF_STATUS
 from cfgpu_operator.settings import Settings
 
+EVENT_COMPONENT = "cfgpu-operator"
 CONSISTENCY_TIMEOUT = 5.0
 # How long Kopf waits for an object's periodic loop to end before it runs the deletion
 # handler; past it, Kopf sleeps until the loop's cancellation timeout (FINISH_RUN) unless the
@@ -57,6 +59,11 @@ def build(
         settings.persistence.consistency_timeout = CONSISTENCY_TIMEOUT
         settings.background.instant_exit_timeout = DAEMON_EXIT_WAIT
         settings.posting.level = logging.INFO
+        # Events name this operator and the pod that posted them (Kopf's defaults: "kopf",
+        # "dev"); in a pod the host name is the pod's name.
+        settings.posting.reporting_component = EVENT_COMPONENT
+        settings.posting.reporting_instance = socket.gethostname()
+        settings.posting.event_name_prefix = f"{EVENT_COMPONENT}-"
         settings.watching.server_timeout = 300
         settings.watching.client_timeout = 330
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from pathlib import Path
 
 from tests.helpers import eventually
@@ -47,7 +48,13 @@ async def test_a_sample_applied_waited_for_described_and_deleted(world: World) -
     ready = world.ready("trainer")
     assert ready["message"] == f"instance {world.status('trainer')['instanceId']} is RUNNING"
 
-    await eventually(lambda: world.events("InstanceCreated"), what="the InstanceCreated Event")
+    (created,) = await eventually(
+        lambda: world.events("InstanceCreated"), what="the InstanceCreated Event"
+    )
+    assert created["source"]["component"] == "cfgpu-operator"  # not Kopf's "kopf"
+    assert created["reportingComponent"] == "cfgpu-operator"
+    assert created["reportingInstance"] == socket.gethostname()  # the pod, in a cluster
+    assert created["metadata"]["name"].startswith("cfgpu-operator-")
     code, out = await kubectl(world, "describe", "gpui", "trainer")
     assert code == 0, out
     assert "InstanceCreated" in out.split("Events:", 1)[1]
