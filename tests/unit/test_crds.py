@@ -257,6 +257,16 @@ def test_safeworkload_defaults(workloads: tuple[Cluster, ResourceType]) -> None:
         ({"priority": 3}, "spec.priority in body should be less than or equal to 2"),
         ({"kind": "Job"}, 'spec.kind: Unsupported value: "Job"'),
         ({"onComplete": {"gpuInstances": "Delete"}}, "spec.onComplete.gpuInstances"),
+        # not a quantity: refused at apply instead of failing at the submit
+        (
+            {"resources": [{"replica": 1, "cpu": "one", "memory": "256Gi"}]},
+            'spec.resources[0].cpu: Invalid value: "one": spec.resources[0].cpu in body should '
+            "match",
+        ),
+        (
+            {"resources": [{"replica": 1, "cpu": "16", "memory": "lots"}]},
+            "spec.resources[0].memory",
+        ),
     ],
 )
 def test_safeworkload_refused_at_apply(

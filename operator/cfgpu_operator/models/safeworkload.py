@@ -41,7 +41,12 @@ WorkloadKind = Literal[
 
 Name = Annotated[str, Field(min_length=1, max_length=NAME)]
 Image = Annotated[str, Field(min_length=1, max_length=PATH)]
-Quantity = Annotated[str, Field(min_length=1, max_length=LABEL)]
+# Kubernetes' quantity syntax (its OpenAPI pattern): "one" is refused at apply, not at submit.
+QUANTITY = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))"
+    r"(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+Quantity = Annotated[str, Field(min_length=1, max_length=LABEL, pattern=QUANTITY)]
 # A whole launch script can be an entry point; env values hold tokens and small configs.
 Script = Annotated[str, Field(max_length=65_536)]
 EnvValue = Annotated[str, Field(max_length=32_768)]
