@@ -10,6 +10,7 @@ jsii runtime, which needs Node.js.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import shutil
@@ -35,6 +36,31 @@ class KubeTools:
 
 class ToolsMissing(RuntimeError):
     """The dev dependency that carries kubectl and Helm is not installed."""
+
+
+def tool_env(kubeconfig: Path, home: Path | None = None) -> dict[str, str]:
+    """The environment a pinned tool runs in: this cluster, and a home of its own."""
+    return {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(home or kubeconfig.parent)}
+
+
+async def run_tool(
+    binary: Path | str,
+    *args: str,
+    env: dict[str, str],
+    stdin: str | None = None,
+    within: float = 60,
+) -> tuple[int, str]:
+    """Run a pinned binary to its end: its exit code and its output (stderr included)."""
+    process = await asyncio.create_subprocess_exec(
+        str(binary),
+        *args,
+        stdin=asyncio.subprocess.PIPE if stdin else None,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+    )
+    out, _ = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), within)
+    return process.returncode or 0, out.decode()
 
 
 def cache_root() -> Path:

@@ -35,9 +35,10 @@ FAN_OUT_CHANGES = 1000
 
 
 @asynccontextmanager
-async def emulator() -> AsyncIterator[str]:
-    """The emulator in a separate process, so client and server each get a core."""
-    kubeconfig = Path(tempfile.mkdtemp()) / "kubeconfig"
+async def emulator(kubeconfig: Path | None = None) -> AsyncIterator[str]:
+    """`cfgpu-operator emulate kubernetes` in a separate process (so client and server each
+    get a core), writing ``kubeconfig``; yields its URL once it serves."""
+    kubeconfig = kubeconfig or Path(tempfile.mkdtemp()) / "kubeconfig"
     command = [
         sys.executable,
         "-m",

@@ -9,9 +9,7 @@ from typing import Any
 
 def rfc3339(ms: int | None) -> str | None:
     """CFGPU's millisecond timestamps as Kubernetes writes times."""
-    if not ms:
-        return None
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339_of(datetime.fromtimestamp(ms / 1000, UTC)) if ms else None
 
 
 def rfc3339_of(value: datetime | None) -> str | None:

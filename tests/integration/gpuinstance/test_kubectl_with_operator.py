@@ -5,28 +5,19 @@ finalizer holds it until the instance is released)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from pathlib import Path
 
 from tests.helpers import eventually
 from tests.integration.gpuinstance.conftest import World
-from tests.kubetools import kube_tools
+from tests.kubetools import kube_tools, run_tool, tool_env
 
 SAMPLE = Path(__file__).resolve().parents[3] / "deploy" / "samples" / "gpuinstance-trainer.yaml"
 
 
-async def kubectl(world: World, *args: str, within: float = 90) -> tuple[int, str]:
-    kubeconfig = world.kube.kubeconfig
-    process = await asyncio.create_subprocess_exec(
-        str(kube_tools().kubectl),
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(kubeconfig.parent)},
-    )
-    out, _ = await asyncio.wait_for(process.communicate(), within)
-    return process.returncode or 0, out.decode()
+async def kubectl(world: World, *args: str) -> tuple[int, str]:
+    env = tool_env(world.kube.kubeconfig)
+    return await run_tool(kube_tools().kubectl, *args, env=env, within=90)
 
 
 async def test_a_sample_applied_waited_for_described_and_deleted(world: World) -> None:

@@ -3,19 +3,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers import eventually
-from tests.kubetools import HELM_VERSION, kube_tools
+from tests.benchmarks.kubernetes_emulator import emulator
+from tests.kubetools import HELM_VERSION, kube_tools, run_tool, tool_env
 
 CHART = Path(__file__).resolve().parents[3] / "deploy" / "helm" / "cfgpu-operator"
 NS = "cfgpu-system"
@@ -26,24 +22,14 @@ class Tools:
         tools = kube_tools()
         self.helm, self.kubectl = str(tools.helm), str(tools.kubectl)
         self.env = {
-            **os.environ,
-            "KUBECONFIG": str(kubeconfig),
-            "HOME": str(tmp),
+            **tool_env(kubeconfig, home=tmp),
             "HELM_CACHE_HOME": str(tmp / "helm-cache"),
             "HELM_CONFIG_HOME": str(tmp / "helm-config"),
             "HELM_DATA_HOME": str(tmp / "helm-data"),
         }
 
     async def run(self, binary: str, *args: str) -> tuple[int, str]:
-        process = await asyncio.create_subprocess_exec(
-            binary,
-            *args,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=self.env,
-        )
-        out, _ = await asyncio.wait_for(process.communicate(), 120)
-        return process.returncode or 0, out.decode()
+        return await run_tool(binary, *args, env=self.env, within=120)
 
     async def get(self, *args: str) -> dict[str, object]:
         code, out = await self.run(self.kubectl, "get", *args, "-o", "json")
@@ -56,25 +42,8 @@ class Tools:
 async def tools(tmp_path: Path) -> AsyncIterator[Tools]:
     """`cfgpu-operator emulate kubernetes` on a free port, and the pinned tools for it."""
     kubeconfig = tmp_path / "kubeconfig"
-    script = shutil.which("cfgpu-operator", path=str(Path(sys.executable).parent))
-    command = [script] if script else [sys.executable, "-m", "cfgpu_operator.cli"]
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        "emulate",
-        "kubernetes",
-        "--port",
-        "0",
-        "--kubeconfig",
-        str(kubeconfig),
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        await eventually(kubeconfig.exists, within=30, what="the emulator's kubeconfig")
+    async with emulator(kubeconfig):
         yield Tools(tmp_path, kubeconfig)
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 @pytest.mark.parametrize("server_side", ["true", "false"])

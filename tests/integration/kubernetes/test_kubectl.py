@@ -14,23 +14,14 @@ from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 from tests.conftest import ServedKube
 from tests.helpers import eventually
 from tests.integration.kubernetes.widgets import crd, widget
-from tests.kubetools import KUBECTL_VERSION, kube_tools
+from tests.kubetools import KUBECTL_VERSION, kube_tools, run_tool, tool_env
 
 KUBECTL = str(kube_tools().kubectl)
 MERGE = "application/merge-patch+json"
 
 
 async def kubectl(kube: ServedKube, *args: str, stdin: str | None = None) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        KUBECTL,
-        *args,
-        stdin=asyncio.subprocess.PIPE if stdin else None,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        env={**os.environ, "KUBECONFIG": str(kube.kubeconfig), "HOME": str(kube.kubeconfig.parent)},
-    )
-    out, _ = await asyncio.wait_for(process.communicate(stdin.encode() if stdin else None), 60)
-    return process.returncode or 0, out.decode()
+    return await run_tool(KUBECTL, *args, env=tool_env(kube.kubeconfig), stdin=stdin)
 
 
 async def apply(kube: ServedKube, obj: dict[str, object]) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from cfgpu_operator.emulators.kubernetes.status import ApiStatus, FieldError, GoLiteral
+from cfgpu_operator.emulators.kubernetes.status import ApiStatus, FieldError, GoLiteral, invalid_of
 
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 APPLY = "application/apply-patch+yaml"
@@ -132,13 +132,7 @@ def apply_options(query: Mapping[str, str]) -> tuple[str, bool]:
 
 def bad_options(errors: list[FieldError], kind: str = "ListOptions") -> ApiStatus:
     """``NewInvalid(meta.k8s.io <kind>, "", errs)``."""
-    listed = str(errors[0]) if len(errors) == 1 else "[" + ", ".join(map(str, errors)) + "]"
-    details = {
-        "group": "meta.k8s.io",
-        "kind": kind,
-        "causes": [{"reason": e.reason, "message": e.body(), "field": e.field} for e in errors],
-    }
-    return ApiStatus(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {listed}', details)
+    return invalid_of(f"{kind}.meta.k8s.io", "", errors, {"group": "meta.k8s.io", "kind": kind})
 
 
 def _forbidden(detail: str) -> FieldError:

@@ -32,8 +32,8 @@ EVENT_COLUMNS = [
 ]
 
 
-def _since(stamp: Any, now: float, human: Human) -> str | None:
-    """translateTimestampSince: None for a zero time, else its age."""
+def since(stamp: Any, now: float, human: Human) -> str | None:
+    """translateTimestampSince: the age of an RFC 3339 time; None for none (or no time)."""
     if not isinstance(stamp, str) or not stamp:
         return None
     try:
@@ -53,12 +53,12 @@ def event_row(obj: dict[str, Any], now: float, human: Human) -> list[Any]:
         if new_api
         else ("firstTimestamp", "lastTimestamp", "count")
     )
-    first = _since(obj.get(first_key), now, human) or _since(obj.get("eventTime"), now, human)
-    last = _since(obj.get(last_key), now, human) or first
+    first = since(obj.get(first_key), now, human) or since(obj.get("eventTime"), now, human)
+    last = since(obj.get(last_key), now, human) or first
     count = obj.get(count_key) or 1
     series = obj.get("series")
     if isinstance(series, dict):
-        last = _since(series.get("lastObservedTime"), now, human) or last
+        last = since(series.get("lastObservedTime"), now, human) or last
         count = series.get("count") or count
     kind = str(ref.get("kind") or "").lower()
     target = f"{kind}/{ref['name']}" if ref.get("name") else kind

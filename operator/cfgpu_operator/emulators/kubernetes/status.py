@@ -138,16 +138,18 @@ def apply_conflict(found: list[tuple[dict[str, Any], tuple[str, ...]]]) -> ApiSt
 
 
 def invalid(kind: ResourceType, name: str, errors: list[FieldError]) -> ApiStatus:
+    details = {"name": name, "group": kind.group, "kind": kind.kind}
+    return invalid_of(kind.qualified_kind, name, errors, details)
+
+
+def invalid_of(
+    qualified: str, name: str, errors: list[FieldError], details: dict[str, Any]
+) -> ApiStatus:
+    """``NewInvalid``: 422 listing the field errors, each also a cause."""
     listed = str(errors[0]) if len(errors) == 1 else "[" + ", ".join(map(str, errors)) + "]"
-    details = {
-        "name": name,
-        "group": kind.group,
-        "kind": kind.kind,
-        "causes": [{"reason": e.reason, "message": e.body(), "field": e.field} for e in errors],
-    }
-    return ApiStatus(
-        422, "Invalid", f'{kind.qualified_kind} "{name}" is invalid: {listed}', details
-    )
+    causes = [{"reason": e.reason, "message": e.body(), "field": e.field} for e in errors]
+    message = f'{qualified} "{name}" is invalid: {listed}'
+    return ApiStatus(422, "Invalid", message, {**details, "causes": causes})
 
 
 def bad_request(message: str) -> ApiStatus:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
-from cfgpu_operator.emulators.kubernetes.printers import PRINTERS
+from cfgpu_operator.emulators.kubernetes.printers import PRINTERS, since
 from cfgpu_operator.emulators.kubernetes.registry import ResourceType
 
 NAME_COLUMN = {
@@ -101,11 +100,7 @@ def _cell(column: dict[str, Any], obj: dict[str, Any], now: float) -> Any:
         return None
     value = found[0]
     if column.get("type") == "date" and isinstance(value, str):
-        try:
-            stamp = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return value
-        return human_duration(now - stamp)
+        return since(value, now, human_duration) or value  # not a time: shown as it is
     return value
 
 
