@@ -260,8 +260,9 @@ class Run(Bench):
         )
         text = self.world.operator.log()
         out["timeouts_in_log"] = text.count("timed out")
-        # Reconciles that asked to come back (each is a handler run and usually a write).
-        out["waits_in_log"] = text.count("will run again") + text.count("runs again in")
+        # Reconciles that asked to come back, through Kopf or waiting in place.
+        waits = ("will run again", "runs again in", "deletion goes on in")
+        out["waits_in_log"] = sum(text.count(w) for w in waits)
         return out
 
 
@@ -310,10 +311,17 @@ TROUBLES: dict[str, tuple[float, Fault]] = {
 }
 
 
-async def one(n: int, rate_limit: float, steady: float, trouble: str = "none") -> dict[str, Any]:
+async def one(
+    n: int, rate_limit: float, steady: float, trouble: str = "none", transition: float = 0.0
+) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="cfgpu-scale-"))
     kube = KubernetesEmulator(bookmark_interval=5, log_size=LOG, history_size=4 * n + 1000)
-    config = EmulatorConfig(create_seconds=0, start_seconds=0, stop_seconds=0, release_seconds=0)
+    config = EmulatorConfig(
+        create_seconds=transition,
+        start_seconds=transition,
+        stop_seconds=transition,
+        release_seconds=transition,
+    )
     cfgpu = CfgpuEmulator(
         config=config,
         catalog=CatalogData(default_stock=10 * n),
@@ -330,7 +338,7 @@ async def one(n: int, rate_limit: float, steady: float, trouble: str = "none") -
         await operator.start()
         try:
             world = World(served_kube, served_cfgpu, operator)
-            out = {"rate_limit": rate_limit, "trouble": trouble}
+            out = {"rate_limit": rate_limit, "trouble": trouble, "transition_seconds": transition}
             out.update(await Run(world, n).measure(steady))
             calls = list(cfgpu.requests)
             out["cfgpu_max_in_flight"] = cfgpu.max_in_flight
@@ -395,12 +403,18 @@ def main() -> None:
         "calls per second per token; several values run each N at each (the shipped default is 5)",
     )
     parser.add_argument("--trouble", choices=sorted(TROUBLES), nargs="+", default=["none"])
+    parser.add_argument(
+        "--transition-seconds",
+        type=float,
+        default=0.0,
+        help="how long CFGPU takes to create, start, stop and release (0: at once)",
+    )
     args = parser.parse_args()
     results: list[dict[str, Any]] = []
     for trouble in args.trouble:
         for rate in args.rate_limit:
             for n in args.objects:
-                result = asyncio.run(one(n, rate, args.steady, trouble))
+                result = asyncio.run(one(n, rate, args.steady, trouble, args.transition_seconds))
                 report(results, result, ("rate_limit", "trouble"))
     print(json.dumps(results, ensure_ascii=False))
 

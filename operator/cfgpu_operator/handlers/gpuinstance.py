@@ -10,7 +10,7 @@ import kopf
 
 from cfgpu_operator.handlers.gpuinstance_sync import KIND, GpuInstanceAdapter
 from cfgpu_operator.handlers.objects import ObjectState
-from cfgpu_operator.handlers.pipeline import Target, run_delete, run_sync, write_now
+from cfgpu_operator.handlers.pipeline import Build, Target, run_delete, run_sync, write_now
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
@@ -69,11 +69,14 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
 
     @kopf.on.delete(*RESOURCE, id="gpuinstance-delete", registry=registry)
     async def deleted(*, body: kopf.Body, patch: kopf.Patch, uid: str, **_: Any) -> None:
-        def build(status: Mapping[str, Any], state: ObjectState) -> GpuInstanceAdapter:
-            return GpuInstanceAdapter(rt, body, status, state, deleting=True)
+        def make(body: kopf.Body) -> Build:
+            def build(status: Mapping[str, Any], state: ObjectState) -> GpuInstanceAdapter:
+                return GpuInstanceAdapter(rt, body, status, state, deleting=True)
+
+            return build
 
         async def follow(adapter: Any, decision: Decision[Act], target: Target) -> bool:
             # Stop, then release, then see it gone: one handler run when CFGPU is quick.
             return decision.act is not Act.FINISH and bool(adapter.called)
 
-        await run_delete(rt, KIND, uid, body, patch, build, Act.FINISH, follow)
+        await run_delete(rt, KIND, PLURAL, uid, body, patch, make, Act.FINISH, follow)

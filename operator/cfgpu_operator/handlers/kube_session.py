@@ -25,7 +25,8 @@ def watches(kinds: int, namespaces: int) -> int:
 
 
 class WriteFailed(Exception):
-    """The API server refused or did not answer a write (``status`` 0: no answer)."""
+    """The API server refused or did not answer a write or a read (``status`` 0: no
+    answer)."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(f"HTTP {status} {reason}" if status else reason)
@@ -77,6 +78,27 @@ class StatusPatcher:
         meta = stored.get("metadata") if isinstance(stored, dict) else None
         stored_version = (meta or {}).get("resourceVersion")
         return None if stored_version is None else str(stored_version)
+
+    async def read(
+        self, kind: tuple[str, str, str], namespace: str, name: str
+    ) -> dict[str, Any] | None:
+        """The object as stored now; None once it is gone."""
+        if self._session is None:
+            raise WriteFailed(0, "not logged in to the API server yet")
+        group, version, plural = kind
+        url = f"{self._server}/apis/{group}/{version}/namespaces/{namespace}/{plural}/{name}"
+        try:
+            async with self._session.get(url, timeout=self.TIMEOUT) as response:
+                if response.status == 404:
+                    return None
+                if response.status >= 400:
+                    raise WriteFailed(response.status, response.reason or "")
+                found = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, RuntimeError, ValueError) as exc:
+            raise WriteFailed(0, type(exc).__name__) from None
+        if not isinstance(found, dict):
+            raise WriteFailed(0, "an answer that is not an object")
+        return found
 
 
 async def login(

@@ -10,12 +10,13 @@ left; Kopf writes the status once, when the handler returns.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 import kopf
 from pydantic import BaseModel, ValidationError
@@ -96,34 +97,92 @@ async def run_sync(
                 state.handled = True
 
 
+MakeBuild = Callable[[kopf.Body], Build]  # a deletion's builder, for the body as read now
+
+
 async def run_delete(
+    rt: Runtime,
+    kind: str,
+    plural: str,
+    uid: str,
+    body: kopf.Body,
+    patch: kopf.Patch,
+    make: MakeBuild,
+    finish: object,
+    follow: Follow | None = None,
+) -> None:
+    """Deletion steps (each with its follow-ups) until the decision is ``finish``; Kopf then
+    drops the finalizer. Between steps the handler waits in place, storing each new status
+    once: Kopf's own way back (a TemporaryError) wrote its retry count and then a wake-up
+    field on every wait, so ``kubectl get -w`` printed each step of a deletion three times."""
+    while True:
+        decision = await _delete_step(rt, kind, uid, body, patch, make(body), follow)
+        if decision.act is finish:
+            break
+        message = _ready_message(decision.status) or f"waiting to delete {kind}"
+        fresh = await _wait_in_place(rt, (kind, plural), body, patch, message, decision.gate)
+        if fresh is None:
+            return  # gone: someone else removed the finalizer
+        body = fresh
+        # Kopf removes the finalizer with a JSON patch that tests the resourceVersion of the
+        # body it handed over, which the writes made while waiting have outdated: each such
+        # patch was refused (422) and tried again on a later event. Point it at the body as
+        # read now (Kopf keeps no public way to; a test counts the refusals).
+        patch._original = fresh
+    if list(body.metadata.get("finalizers") or []) == [FINALIZER]:
+        # The object is gone once Kopf drops the finalizer: a last status write is unread.
+        patch.pop("status", None)
+    await rt.forget(uid)
+
+
+async def _delete_step(
     rt: Runtime,
     kind: str,
     uid: str,
     body: kopf.Body,
     patch: kopf.Patch,
     build: Build,
-    finish: object,
-    follow: Follow | None = None,
-) -> None:
-    """One deletion step (and its follow-ups); returns once the decision is ``finish`` (Kopf
-    then drops the finalizer), else asks to come back, quietly, after the gate's delay."""
+    follow: Follow | None,
+) -> Decision[Any]:
     state = rt.state(uid)
     async with state.lock:
         with logs.about(kind, body.metadata.namespace, body.metadata.name):
             status = state.view(body)
             try:
                 target = Target(body, patch, state, status, rt.settings)
-                decision = await _reconcile_on(build, target, follow)
+                return await _reconcile_on(build, target, follow)
             finally:
                 state.remember(patch, body.metadata.get("resourceVersion"))
-    if decision.act is not finish:
-        message = _ready_message(decision.status) or f"waiting to delete {kind}"
-        requeue.wait(message, requeue_delay(decision.gate, state, rt.settings))
-    if list(body.metadata.get("finalizers") or []) == [FINALIZER]:
-        # The object is gone once Kopf drops the finalizer: a last status write is unread.
-        patch.pop("status", None)
-    await rt.forget(uid)
+
+
+async def _wait_in_place(
+    rt: Runtime,
+    kind: tuple[str, str],  # the kind and its plural
+    body: kopf.Body,
+    patch: kopf.Patch,
+    message: str,
+    g: Gate,
+) -> kopf.Body | None:
+    """Store the status decided so far, wait the gate's delay, and read the object again (a
+    person may change its deletion policy meanwhile). When the API server cannot be written
+    or read, fall back to Kopf's way back, which keeps the status in its patch."""
+    state = rt.state(str(body.metadata.uid))
+    delay = requeue_delay(g, state, rt.settings)
+    (name_of_kind, plural), meta = kind, body.metadata
+    namespace, name = str(meta.namespace), str(meta.name)
+    written = dict(patch.pop("status", None) or {})
+    try:
+        if written:
+            stored = await rt.write_status(plural, namespace, name, written)
+            state.remember({"status": written}, body.metadata.get("resourceVersion"), stored)
+        with logs.about(name_of_kind, namespace, name):
+            log.info("deletion goes on in %.0fs: %s", delay, message)
+        await asyncio.sleep(delay)
+        found = await rt.read_object(plural, namespace, name)
+    except Exception as exc:  # nothing is lost: Kopf stores the status and comes back
+        patch.setdefault("status", {}).update(written)
+        requeue.wait(f"{message} ({write_failure(exc)})", delay)
+    return None if found is None else kopf.Body(cast(kopf.RawBody, found))
 
 
 async def _reconcile_on(build: Build, target: Target, follow: Follow | None) -> Decision[Any]:

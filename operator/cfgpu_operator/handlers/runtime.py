@@ -150,6 +150,22 @@ class Runtime:
         )
         return str((stored or {}).get("metadata", {}).get("resourceVersion") or "") or None
 
+    async def read_object(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """One of our objects as stored now (None: gone), for a handler that waits in place."""
+        if self.patcher.ready:
+            return await self.patcher.read((GROUP, VERSION, plural), namespace, name)
+        from kubernetes.client.exceptions import ApiException
+
+        api = self.custom_objects()
+        get = api.get_namespaced_custom_object
+        try:
+            found = await asyncio.to_thread(get, GROUP, VERSION, namespace, plural, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(found)
+
     def status_writer(
         self, plural: str
     ) -> Callable[[Mapping[str, Any], Mapping[str, Any]], Awaitable[None]]:

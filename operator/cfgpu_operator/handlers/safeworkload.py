@@ -10,7 +10,7 @@ import kopf
 
 from cfgpu_operator.handlers import requeue
 from cfgpu_operator.handlers.objects import ObjectState
-from cfgpu_operator.handlers.pipeline import Target, run_delete, run_sync, write_now
+from cfgpu_operator.handlers.pipeline import Build, Target, run_delete, run_sync, write_now
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.handlers.safeworkload_sync import SafeWorkloadAdapter
 from cfgpu_operator.handlers.wiring import register_reconcile
@@ -64,7 +64,10 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
 
     @kopf.on.delete(*RESOURCE, id="safeworkload-delete", registry=registry)
     async def deleted(*, body: kopf.Body, patch: kopf.Patch, uid: str, **_: Any) -> None:
-        def build(status: Mapping[str, Any], state: ObjectState) -> SafeWorkloadAdapter:
-            return SafeWorkloadAdapter(rt, body, status, state, deleting=True)
+        def make(body: kopf.Body) -> Build:
+            def build(status: Mapping[str, Any], state: ObjectState) -> SafeWorkloadAdapter:
+                return SafeWorkloadAdapter(rt, body, status, state, deleting=True)
 
-        await run_delete(rt, KIND, uid, body, patch, build, Act.FINISH)
+            return build
+
+        await run_delete(rt, KIND, safeworkload.PLURAL, uid, body, patch, make, Act.FINISH)

@@ -270,3 +270,27 @@ async def test_refusals_of_the_stop_do_not_lengthen_the_release_wait(world: Worl
     )
     await eventually(lambda: world.get("refused") is None, what="refused gone")
     assert [c.status for c in calls("instance/{id}/stop")] == [429] * 5 + [200]
+
+
+async def test_a_deletion_waiting_in_place_survives_kubernetes_refusing_it(world: World) -> None:
+    """Between steps the deletion handler stores its status and re-reads the object itself:
+    when the API server refuses either, the deletion goes on through Kopf's retry, and the
+    instance is released exactly once."""
+    world.apply("flaky")
+    await eventually(lambda: world.status("flaky").get("cfgpuStatus") == "CREATING")
+    world.cfgpu.clock.advance(5)
+    status = await world.phase("flaky", "Running")
+    faults = world.kube.emulator.faults
+    faults.error("get:gpuinstances.cfgpu.io", 500, "etcd is slow", times=2)
+    faults.error("patch:gpuinstances.cfgpu.io/status", 500, "etcd is slow", times=2)
+    world.delete("flaky")
+    await eventually(lambda: world.status("flaky").get("cfgpuStatus") == "STOPPING")
+    world.cfgpu.clock.advance(30)
+    await eventually(lambda: world.status("flaky").get("cfgpuStatus") == "RELEASING")
+    world.cfgpu.clock.advance(30)
+    await eventually(lambda: world.get("flaky") is None, within=60, what="deleted")
+    refused = [c for c in world.kube.emulator.calls() if c.status == 500]
+    assert len(refused) == 4  # each fault was met: both fallbacks were taken
+    released = world.cfgpu.emulator.calls("instance/{id}/release")
+    assert [c.status for c in released] == [200]
+    assert world.cfgpu.emulator.state.instances[status["instanceId"]].status == "RELEASED"

@@ -45,3 +45,30 @@ async def test_json_lines_name_the_object_and_never_the_token(pod: PodWorld) -> 
     polls = [line for line in lines if "instance/status" in line["message"]]
     assert polls
     assert not any("name" in line for line in polls)
+
+
+async def test_a_clean_run_logs_nothing_at_warning_or_above(pod: PodWorld) -> None:
+    """Both kinds created, running and deleted with nothing wrong anywhere: every line is
+    routine (INFO or DEBUG), waits of a deletion included; on-call staff read WARNING and
+    ERROR as something to look at."""
+    pod.apply("trainer")
+    pod.submit("train")
+    await eventually(lambda: pod.status("trainer").get("cfgpuStatus") == "CREATING")
+    pod.cfgpu.clock.advance(5)
+    await pod.phase("trainer", "Running")
+    await eventually(lambda: pod.safe.emulator.calls("workloads.create"), what="submitted")
+    pod.safe.clock.advance(6)
+    await pod.wphase("train", "Running")
+    pod.delete("trainer")
+    pod.cluster.delete(pod.workloads_kind(), "default", "train")
+    await eventually(lambda: pod.status("trainer").get("cfgpuStatus") == "STOPPING")
+    pod.cfgpu.clock.advance(30)
+    await eventually(lambda: pod.status("trainer").get("cfgpuStatus") == "RELEASING")
+    pod.cfgpu.clock.advance(30)
+    await eventually(lambda: pod.get("trainer") is None, within=60, what="trainer gone")
+    await eventually(lambda: not pod.get_workload("train"), within=60, what="train gone")
+    await pod.operator.stop()
+    lines = [json.loads(line) for line in pod.operator.log().splitlines() if line.strip()]
+    loud = [line for line in lines if line["level"] in ("WARNING", "ERROR", "CRITICAL")]
+    assert not loud, loud
+    assert any("deletion goes on in" in line["message"] for line in lines)  # waited in place
