@@ -113,6 +113,9 @@ class SafeWorkloadAdapter:
             workload_id=workload_id(self.namespace, self.name, self.uid),
             now=time.time(),
             grace=self.rt.settings.CFGPU_OPERATOR_SUBMIT_GRACE,
+            gpu_missing=tuple(
+                n for n in self.spec.gpu_instance_refs if self._key(n) not in self.gpu_ready
+            ),
             gpu_not_ready=tuple(
                 n for n in self.spec.gpu_instance_refs if not self.gpu_ready.get(self._key(n))
             ),

@@ -23,6 +23,7 @@ class Reason(StrEnum):
     SYNCED = "Synced"
     # SafeWorkload progress.
     WAITING_FOR_GPU_INSTANCES = "WaitingForGpuInstances"
+    GPU_INSTANCE_NOT_FOUND = "GpuInstanceNotFound"
     WAITING_FOR_DEPENDENCIES = "WaitingForDependencies"
     SUBMITTING = "Submitting"
     SUBMITTED = "Submitted"

@@ -64,6 +64,11 @@ def _before_submit(v: View, frame: Frame) -> D:
         return _step(
             Act.NOTHING, frame, Phase.WAITING, Reason.SUSPENDED, "not submitted: suspended"
         )
+    if v.gpu_missing:
+        # Not sticky: GitOps may apply the GpuInstance after the workload that names it.
+        names = ", ".join(v.gpu_missing)
+        message = f"no GpuInstance named {names} in this namespace (spec.gpuInstanceRefs)"
+        return _step(Act.NOTHING, frame, Phase.WAITING, Reason.GPU_INSTANCE_NOT_FOUND, message)
     if v.gpu_not_ready:
         message = f"waiting for GpuInstances to be Ready: {', '.join(v.gpu_not_ready)}"
         return _step(Act.NOTHING, frame, Phase.WAITING, Reason.WAITING_FOR_GPU_INSTANCES, message)

@@ -81,6 +81,7 @@ class View:
     credentials: str | None = None  # why the key cannot be had
     observed: Observed = Observed()
     space: Space | None = None  # None: not known (the check is the server's then)
+    gpu_missing: tuple[str, ...] = ()  # referenced GpuInstances with no such object
     gpu_not_ready: tuple[str, ...] = ()
     deps_without_id: tuple[str, ...] = ()
     submit_recorded: bool = False  # this process stored status.submittedAt, not yet sent

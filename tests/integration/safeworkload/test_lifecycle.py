@@ -98,11 +98,13 @@ async def test_a_workload_stopped_on_the_platform_stays_stopped(sworld: SafeWorl
 
 async def test_waits_for_gpu_instances(sworld: SafeWorld) -> None:
     sworld.submit("bound", gpuInstanceRefs=["trainer"])
+    await eventually(lambda: sworld.wready("bound").get("reason") == "GpuInstanceNotFound")
+    assert "no GpuInstance named trainer" in sworld.wready("bound")["message"]
+    sworld.apply("trainer")  # creating takes the emulator's 5 s: not Ready meanwhile
     await eventually(lambda: sworld.wready("bound").get("reason") == "WaitingForGpuInstances")
     assert "trainer" in sworld.wready("bound")["message"]
-    config = sworld.cfgpu.emulator.config
-    config.create_seconds = 0
-    sworld.apply("trainer")
+    assert sworld.safe.emulator.state.workloads == {}
+    sworld.cfgpu.clock.advance(5)
     await eventually(
         lambda: len(sworld.safe.emulator.state.workloads) == 1,
         what="submitted once the GpuInstance is Ready",

@@ -79,6 +79,12 @@ ROWS = {
     "waiting for GpuInstances": Row(
         view(gpu_not_ready=("a", "b")), Act.NOTHING, "Waiting", "WaitingForGpuInstances"
     ),
+    "a referenced GpuInstance does not exist": Row(
+        view(gpu_missing=("gone",), gpu_not_ready=("gone", "b")),
+        Act.NOTHING,
+        "Waiting",
+        "GpuInstanceNotFound",
+    ),
     "waiting for dependencies": Row(
         view(deps_without_id=("prep",)), Act.NOTHING, "Waiting", "WaitingForDependencies"
     ),
