@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 
 import click
 
@@ -90,6 +91,24 @@ def run(
 
 
 @main.command()
+@click.option("--health", metavar="URL", help="The liveness endpoint, e.g. http://op:8081/healthz.")
+@click.option("--metrics", metavar="URL", help="The metrics endpoint, e.g. http://op:8080/metrics.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True)
+def check(health: str | None, metrics: str | None, timeout: float) -> None:
+    """Check that a running operator answers on its endpoints (what `helm test` runs)."""
+    from cfgpu_operator.selfcheck import problems
+
+    if not (health or metrics):
+        raise click.UsageError("give --health, --metrics or both")
+    found = problems(health, metrics, timeout)
+    for problem in found:
+        click.echo(f"error: {problem}", err=True)
+    if found:
+        sys.exit(1)
+    click.echo("ok: " + ", ".join(url for url in (health, metrics) if url) + " answered")
+
+
+@main.command()
 @click.option(
     "--write",
     "directory",
@@ -138,10 +157,21 @@ def crds(directory: str | None, check: bool) -> None:
 def demo(keep: bool, transition_seconds: float, deadline: float) -> None:
     """The operator against local emulators of Kubernetes, CFGPU and Primus-SaFE, with the
     samples."""
+    _need_emulators("the demo runs the emulators, which need")
     from cfgpu_operator.demo import main as run_demo
 
     with contextlib.suppress(KeyboardInterrupt):
         run_demo(keep, transition_seconds, deadline)
+
+
+def _need_emulators(who_needs: str) -> None:
+    """The emulators' own packages are an extra, absent from the operator's image."""
+    import importlib.util
+
+    if importlib.util.find_spec("celpy") is None:
+        raise click.ClickException(
+            f"{who_needs} the emulators extra: pip install 'cfgpu-operator[emulators]'"
+        )
 
 
 def _register_catalog() -> None:
@@ -156,6 +186,7 @@ _register_catalog()
 @main.group()
 def emulate() -> None:
     """Serve an emulated external API on 127.0.0.1 until interrupted."""
+    _need_emulators("the emulators need")
 
 
 @emulate.command("cfgpu")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import Counter as Tally
 from collections.abc import Iterator
 
@@ -73,24 +74,39 @@ def outcome_of(exc: BaseException | None) -> str:
 
 
 class ObjectPhases(Collector):
-    """The last phase this process wrote or saw for each object, exported as a gauge of
-    objects by kind and phase; computed at scrape time so a deleted object just drops out."""
+    """The last phase this process wrote or saw for each object, and since when it has not
+    been Ready, exported as gauges by kind (and phase); computed at scrape time so a deleted
+    object just drops out."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # scrapes run on the HTTP server's thread
         self._phases: dict[str, tuple[str, str]] = {}
+        self._not_ready: dict[str, tuple[str, float]] = {}  # uid -> kind, since (epoch)
 
-    def set(self, uid: str, kind: str, phase: str) -> None:
+    def set(self, uid: str, kind: str, phase: str, not_ready_since: float | None = None) -> None:
         with self._lock:
             self._phases[uid] = (kind, phase)
+            if not_ready_since is None:
+                self._not_ready.pop(uid, None)
+            else:
+                self._not_ready[uid] = (kind, not_ready_since)
 
     def forget(self, uid: str) -> None:
         with self._lock:
             self._phases.pop(uid, None)
+            self._not_ready.pop(uid, None)
 
     def counts(self) -> Tally[tuple[str, str]]:
         with self._lock:
             return Tally(self._phases.values())
+
+    def longest_not_ready(self, now: float) -> dict[str, float]:
+        """Per kind, how long the object not Ready for longest has been so (0: none is)."""
+        with self._lock:
+            longest = {kind: 0.0 for kind, _ in self._phases.values()}
+            for kind, since in self._not_ready.values():
+                longest[kind] = max(longest.get(kind, 0.0), now - since)
+        return longest
 
     def collect(self) -> Iterator[Metric]:
         family = GaugeMetricFamily(
@@ -101,6 +117,14 @@ class ObjectPhases(Collector):
         for (kind, phase), count in sorted(self.counts().items()):
             family.add_metric([kind, phase], count)
         yield family
+        longest = GaugeMetricFamily(
+            PREFIX + "not_ready_max_seconds",
+            "Seconds the object of a kind that has not been Ready for longest has been so.",
+            labels=["kind"],
+        )
+        for kind, seconds in sorted(self.longest_not_ready(time.time()).items()):
+            longest.add_metric([kind], max(0.0, seconds))
+        yield longest
 
 
 OBJECTS = ObjectPhases()

@@ -154,11 +154,14 @@ class Settings(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _fast_not_slower_than_slow(self) -> Settings:
-        if self.CFGPU_OPERATOR_POLL_FAST > self.CFGPU_OPERATOR_POLL_SLOW:
-            raise ValueError(
-                "CFGPU_OPERATOR_POLL_FAST must not be larger than CFGPU_OPERATOR_POLL_SLOW"
-            )
+    def _ordered(self) -> Settings:
+        """Pairs where the first is a lower bound of the second (the chart checks the same)."""
+        for low, high in (
+            ("CFGPU_OPERATOR_POLL_FAST", "CFGPU_OPERATOR_POLL_SLOW"),
+            ("CFGPU_OPERATOR_BACKOFF_BASE", "CFGPU_OPERATOR_BACKOFF_MAX"),
+        ):
+            if getattr(self, low) > getattr(self, high):
+                raise ValueError(f"{low} must not be larger than {high}")
         return self
 
 

@@ -44,6 +44,23 @@ def test_object_phases_count_by_kind_and_phase() -> None:
     }
 
 
+NOW = "2026-12-01T00:00:00Z"
+
+
+def test_the_longest_not_ready_object_of_each_kind() -> None:
+    phases = metrics.ObjectPhases()
+    phases.set("a", "GpuInstance", "Creating", not_ready_since=100.0)
+    phases.set("b", "GpuInstance", "Pending", not_ready_since=40.0)
+    phases.set("c", "SafeWorkload", "Running")  # Ready
+    phases.set("d", "SafeWorkload", "Waiting", not_ready_since=90.0)
+    phases.set("d", "SafeWorkload", "Running")  # Ready now
+    assert phases.longest_not_ready(now=160.0) == {"GpuInstance": 120.0, "SafeWorkload": 0.0}
+    phases.forget("b")
+    assert phases.longest_not_ready(now=160.0) == {"GpuInstance": 60.0, "SafeWorkload": 0.0}
+    phases.forget("a")
+    assert phases.longest_not_ready(now=160.0) == {"SafeWorkload": 0.0}
+
+
 def _ready(status: str, since: str) -> dict[str, Any]:
     return {"type": "Ready", "status": status, "lastTransitionTime": since}
 
@@ -55,10 +72,10 @@ def _sample(name: str, **labels: str) -> float:
 @pytest.mark.parametrize(
     ("before", "after", "observed"),
     [
-        ([], [_ready("False", "x")], False),
-        ([], [_ready("True", "x")], True),  # from creationTimestamp
-        ([_ready("False", "2020-01-01T00:00:00Z")], [_ready("True", "x")], True),
-        ([_ready("True", "2020-01-01T00:00:00Z")], [_ready("True", "x")], False),
+        ([], [_ready("False", NOW)], False),
+        ([], [_ready("True", NOW)], True),  # from creationTimestamp
+        ([_ready("False", "2020-01-01T00:00:00Z")], [_ready("True", NOW)], True),
+        ([_ready("True", "2020-01-01T00:00:00Z")], [_ready("True", NOW)], False),
     ],
 )
 def test_time_to_ready_is_observed_once_per_transition(

@@ -47,6 +47,7 @@ def test_values_are_read_and_converted(
         ({"CFGPU_OPERATOR_HTTP_TIMEOUT": "-1"}, "CFGPU_OPERATOR_HTTP_TIMEOUT"),
         ({"CFGPU_OPERATOR_LOG_LEVEL": "LOUD"}, "CFGPU_OPERATOR_LOG_LEVEL"),
         ({"CFGPU_OPERATOR_POLL_FAST": "90"}, "CFGPU_OPERATOR_POLL_FAST"),
+        ({"CFGPU_OPERATOR_BACKOFF_BASE": "400"}, "CFGPU_OPERATOR_BACKOFF_BASE"),
     ],
 )
 def test_invalid_values_fail_naming_the_variable(environ: dict[str, str], named: str) -> None:

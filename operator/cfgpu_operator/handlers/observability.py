@@ -43,11 +43,13 @@ def record_outcome(
 ) -> None:
     """After a reconcile: the status it started from, and what it is about to write."""
     after = {**before, **written}
-    phase = after.get("phase")
-    if phase:
-        metrics.OBJECTS.set(uid, kind, str(phase))
     was = condition(before.get("conditions") or [], "Ready") or {}
     now = condition(after.get("conditions") or [], "Ready") or {}
+    phase = after.get("phase")
+    if phase:
+        since = now.get("lastTransitionTime") or created
+        ready = now.get("status") == "True" or not since
+        metrics.OBJECTS.set(uid, kind, str(phase), None if ready else epoch(str(since)))
     if now.get("status") == "True" and was.get("status") != "True":
         since = was.get("lastTransitionTime") or created
         if since:

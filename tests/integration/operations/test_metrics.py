@@ -59,6 +59,9 @@ async def test_metrics_show_calls_objects_readiness_and_errors(pod: PodWorld) ->
     to_ready = value(series, P + "time_to_ready_seconds_sum", kind="GpuInstance") or 0
     # Measured from creationTimestamp, which has whole seconds: up to 1 s before the apply.
     assert 0 < to_ready <= elapsed + 1
+    longest = value(series, P + "not_ready_max_seconds", kind="GpuInstance")
+    assert longest is not None
+    assert 0 < longest <= time.time() - started + 1  # the typo, never Ready
     errors = {"kind": "GpuInstance", "reason": "InvalidSpec"}
     assert (value(series, P + "reconcile_errors_total", **errors) or 0) >= 1
     workloads = {
@@ -88,3 +91,5 @@ async def test_a_deleted_object_leaves_the_objects_gauge(pod: PodWorld) -> None:
     pod.delete("typo")
     await eventually(lambda: pod.get("typo") is None, what="deleted")
     await eventually_async(lambda: counted(None), what="no object counted")
+    series = await scrape(pod.endpoints.metrics)
+    assert value(series, P + "not_ready_max_seconds", kind="GpuInstance") is None
