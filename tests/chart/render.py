@@ -18,7 +18,11 @@ CHART = ROOT / "deploy" / "helm" / "cfgpu-operator"
 MANIFESTS = ROOT / "deploy" / "manifests"
 RELEASE, NAMESPACE = "cfgpu-operator", "cfgpu-system"
 # What the plain manifests are rendered with: the defaults, plus a Secret name to create.
-MANIFEST_VALUES: dict[str, Any] = {"credentials": {"existingSecret": "cfgpu-operator-credentials"}}
+# The CRDs go into a file of their own, applied first.
+MANIFEST_VALUES: dict[str, Any] = {
+    "credentials": {"existingSecret": "cfgpu-operator-credentials"},
+    "crds": {"enabled": False},
+}
 HEADER = (
     "# Rendered from deploy/helm/cfgpu-operator with {what} by "
     "`python -m tests.chart.render --write`; do not edit by hand.\n"
@@ -40,6 +44,11 @@ def render(values: dict[str, Any] | None = None) -> dict[str, list[dict[str, Any
     }
 
 
+def is_hook(obj: dict[str, Any]) -> bool:
+    """Run by Helm at a moment of its own (``helm test``), not installed with the rest."""
+    return "helm.sh/hook" in (obj["metadata"].get("annotations") or {})
+
+
 def objects(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     return [obj for docs in render(values).values() for obj in docs]
 
@@ -49,15 +58,15 @@ def notes(values: dict[str, Any] | None = None) -> str:
 
 
 def chart_crds() -> dict[str, str]:
-    with helm.Chart.load(CHART) as chart:
-        return {Path(crd["filename"]).name: crd["data"] for crd in chart.crds}
+    """The CRD files the chart's crds template installs, by file name."""
+    return {p.name: p.read_text(encoding="utf-8") for p in (CHART / "files" / "crds").glob("*")}
 
 
 def manifest_files() -> dict[str, str]:
     """The contents deploy/manifests/ should hold."""
     crds = "---\n".join(text for _, text in sorted(chart_crds().items()))
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}}
-    docs = [namespace, *objects(MANIFEST_VALUES)]
+    docs = [namespace, *(o for o in objects(MANIFEST_VALUES) if not is_hook(o))]
     body = "---\n".join(yaml.safe_dump(doc, sort_keys=False) for doc in docs)
     values = "default values and credentials.existingSecret=cfgpu-operator-credentials"
     return {

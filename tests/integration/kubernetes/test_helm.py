@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.benchmarks.kubernetes_emulator import emulator
 from tests.kubetools import HELM_VERSION, kube_tools, run_tool, tool_env
@@ -87,4 +89,57 @@ async def test_install_upgrade_and_uninstall_the_chart(tools: Tools, server_side
     assert "No resources found" in out
     code, out = await tools.run(tools.helm, "list", "-A", "-q")
     assert (code, out.strip()) == (0, "")
-    await tools.get("crd", "gpuinstances.cfgpu.io")  # kept, as Helm keeps crds/
+    await tools.get("crd", "gpuinstances.cfgpu.io")  # kept: crds.keep
+
+
+async def test_upgrade_changes_the_crds_and_uninstall_keeps_them(
+    tools: Tools, tmp_path: Path
+) -> None:
+    """The CRDs are templates: `helm upgrade` applies a changed CRD (Helm never upgrades
+    crds/), and `helm uninstall` leaves them (crds.keep), so no GpuInstance is lost."""
+    code, out = await tools.run(
+        tools.helm, "install", "op", str(CHART), "-n", NS, "--create-namespace"
+    )
+    assert code == 0, out
+    crd: Any = await tools.get("crd", "gpuinstances.cfgpu.io")
+    assert crd["metadata"]["annotations"]["meta.helm.sh/release-name"] == "op"
+    newer = tmp_path / "chart"
+    shutil.copytree(CHART, newer)
+    path = newer / "files" / "crds" / "gpuinstances.cfgpu.io.yaml"
+    changed = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (version,) = changed["spec"]["versions"]
+    column = {"name": "Note", "type": "string", "jsonPath": ".metadata.annotations.note"}
+    version["additionalPrinterColumns"].append(column)
+    path.write_text(yaml.safe_dump(changed), encoding="utf-8")
+
+    code, out = await tools.run(tools.helm, "upgrade", "op", str(newer), "-n", NS)
+    assert code == 0, out
+    crd = await tools.get("crd", "gpuinstances.cfgpu.io")
+    (served,) = crd["spec"]["versions"]
+    assert served["additionalPrinterColumns"][-1] == column
+    code, out = await tools.run(tools.kubectl, "get", "gpuinstances", "-A")
+    assert code == 0, out
+
+    code, out = await tools.run(tools.helm, "uninstall", "op", "-n", NS)
+    assert code == 0, out
+    assert "kept due to the resource policy" in out
+    await tools.get("crd", "gpuinstances.cfgpu.io")
+    await tools.get("crd", "safeworkloads.cfgpu.io")
+
+
+async def test_lint_strict_and_template_with_the_real_helm(tools: Tools) -> None:
+    code, out = await tools.run(tools.helm, "lint", "--strict", str(CHART))
+    assert code == 0, out
+    assert "0 chart(s) failed" in out
+    code, out = await tools.run(tools.helm, "show", "readme", str(CHART))
+    assert code == 0, out
+    assert out.startswith("# cfgpu-operator")
+    code, out = await tools.run(tools.helm, "template", "op", str(CHART), "-n", NS)
+    assert code == 0, out
+    kinds = {doc["kind"] for doc in yaml.safe_load_all(out) if doc}
+    assert {"CustomResourceDefinition", "Deployment", "PodDisruptionBudget", "Pod"} <= kinds
+    code, out = await tools.run(
+        tools.helm, "template", "op", str(CHART), "--set", "leaderElection.enabled=false"
+    )
+    assert code != 0
+    assert "replicaCount is 2 but leaderElection.enabled is false" in out
