@@ -268,7 +268,7 @@ class Cluster:
             if not isinstance(patch, dict):
                 raise bad_request("a merge patch must be a JSON object")
             known = builtin_schemas.root(kind) if media == STRATEGIC else None
-            # Without Kubernetes' schema (no emulators extra) lists are replaced whole.
+            # Without Kubernetes' schema (no schemas extra) lists are replaced whole.
             patched = strategic.patch(base, patch, known) if known else merge_patch(base, patch)
         elif media == JSON_PATCH:
             patched = json_patch(kind, name, base, patch)
