@@ -1,4 +1,5 @@
-"""Every reason the operator can write is in the README's tables, and nothing else is."""
+"""Every reason the operator can write is in the operations guide's tables, and nothing else
+is."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from pathlib import Path
 
 from cfgpu_operator.reconcile.reasons import EventReason, Reason
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text("utf-8")
 
 
 def _tables() -> list[set[str]]:
     """The names in the first column of each table in "Reasons and Events"."""
-    section = README.split("## Reasons and Events", 1)[1].split("\n## ", 1)[0]
+    section = GUIDE.split("## Reasons and Events", 1)[1].split("\n## ", 1)[0]
     tables: list[set[str]] = []
     in_table = False
     for line in section.splitlines():
@@ -28,11 +29,11 @@ def _tables() -> list[set[str]]:
     return tables
 
 
-def test_condition_reasons_match_the_readme_both_ways() -> None:
+def test_condition_reasons_match_the_guide_both_ways() -> None:
     conditions = _tables()[0]
     assert conditions == {r.value for r in Reason}
 
 
-def test_event_reasons_match_the_readme_both_ways() -> None:
+def test_event_reasons_match_the_guide_both_ways() -> None:
     events = _tables()[1]
     assert events == {r.value for r in EventReason}

@@ -1,5 +1,5 @@
 """Every documented reason is one the decision tables (or the error verdicts) produce: a
-reason nothing can write is a stale row in the README, and one written by no tested row is
+reason nothing can write is a stale row in docs/operations.md, and one written by no tested row is
 an untested path."""
 
 from __future__ import annotations
