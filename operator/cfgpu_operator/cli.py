@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sys
 
 import click
@@ -162,6 +163,29 @@ def demo(keep: bool, transition_seconds: float, deadline: float) -> None:
 
     with contextlib.suppress(KeyboardInterrupt):
         run_demo(keep, transition_seconds, deadline)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table")
+def orphans(output: str) -> None:
+    """Instances this cluster named that no GpuInstance records (CFGPU_API_TOKEN's account)."""
+    from cfgpu_operator.handlers.orphans_report import ReportError, find, table
+    from cfgpu_operator.settings import SettingsError, load_settings
+
+    try:
+        cluster_id, rows = asyncio.run(find(load_settings()))
+    except (ReportError, SettingsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if output == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if cluster_id is None:
+        click.echo("this cluster has no id yet: the operator never ran here, so it named nothing")
+        return
+    if not rows:
+        click.echo(f"no orphans: every instance named by cluster {cluster_id} is recorded")
+        return
+    click.echo(table(rows))
 
 
 def _need_emulators(who_needs: str) -> None:

@@ -14,7 +14,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import Iterator
 
-from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -63,6 +63,14 @@ TIME_TO_READY = Histogram(
     "Seconds from creation (or from Ready last turning False) until Ready turned True.",
     ["kind"],
     buckets=READY_BUCKETS,
+)
+
+
+ORPHANS = Gauge(
+    PREFIX + "orphaned_instances",
+    "Instances this cluster named that no GpuInstance records (past the grace period), by "
+    "account (a fingerprint of its token).",
+    ["account"],
 )
 
 

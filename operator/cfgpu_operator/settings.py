@@ -133,6 +133,23 @@ class Settings(BaseModel):
         description="What deleting a GpuInstance that sets no deletionPolicy does to its "
         "instance: Release it, or leave it running (Orphan).",
     )
+    CFGPU_OPERATOR_CLUSTER_ID: str | None = Field(
+        default=None,
+        description="Names this cluster's instances (k8sc-<id>-...), so that clusters sharing "
+        "one CFGPU account never take each other's for orphans; default: made once and kept "
+        "in the ConfigMap cfgpu-operator-cluster in the Lease's namespace.",
+        pattern=r"^[a-z0-9]{4,12}$",
+    )
+    CFGPU_OPERATOR_ORPHAN_GRACE: PositiveSeconds = Field(
+        default=600.0,
+        description="Seconds an instance named by this cluster may go unrecorded by any "
+        "GpuInstance before it counts as an orphan.",
+    )
+    CFGPU_OPERATOR_ORPHAN_POLICY: Literal["Report", "Release"] = Field(
+        default="Report",
+        description="What happens to an orphan: Report it (metric, Warning Event), or also "
+        "stop and Release it.",
+    )
     CFGPU_OPERATOR_LEASE_NAME: str = Field(
         default="cfgpu-operator",
         description="Name of the Lease that elects the one replica that acts.",

@@ -140,7 +140,8 @@ class Run(Bench):
         """Seconds from each apply to CFGPU's create of its instance (named after it)."""
         out = []
         for instance in self.cfgpu.state.instances.values():
-            name = instance.name.removeprefix("k8s-default-").rsplit("-", 1)[0]
+            # k8sc-<cluster id>-default-<name>-<uid8>
+            name = instance.name.partition("-default-")[2].rsplit("-", 1)[0]
             if name in applied:
                 out.append(instance.create_time - applied[name])
         return out

@@ -104,6 +104,7 @@ def test_defaults_run_two_replicas_cluster_wide_with_metrics_and_a_hardened_pod(
             *("ClusterRole", "ClusterRoleBinding"),  # CRD discovery
             *("ClusterRole", "ClusterRole"),  # aggregated view and edit
             *("Role", "RoleBinding"),  # the leader Lease
+            *("Role", "RoleBinding"),  # the cluster id's ConfigMap and its Events
         ]
     )
     main = container(objs)
@@ -159,7 +160,11 @@ def test_non_default_values_reach_the_manifests() -> None:
     assert variables["HTTPS_PROXY"] == "http://proxy:3128"
     # Namespaced: Roles in each watched namespace, no operator ClusterRole or Secret.
     roles = {(r["metadata"]["namespace"], r["metadata"]["name"]) for r in by_kind(objs, "Role")}
-    assert roles == {("ml", "cfgpu-operator"), ("research", "cfgpu-operator")}
+    assert roles == {
+        ("ml", "cfgpu-operator"),
+        ("research", "cfgpu-operator"),
+        ("cfgpu-system", "cfgpu-operator-cluster"),  # the cluster id, whatever is watched
+    }
     names = {r["metadata"]["name"] for r in by_kind(objs, "ClusterRole")}
     assert names == {"cfgpu-operator-view", "cfgpu-operator-edit", "cfgpu-operator-discovery"}
     (discovery,) = by_kind(objs, "ClusterRoleBinding")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from cfgpu_operator.demo import LAST_APPLIED, as_applied, load_samples, samples_dir
+from cfgpu_operator.demo import LAST_APPLIED, as_applied, free_port, load_samples, samples_dir
+from cfgpu_operator.emulators.kubernetes import write_kubeconfig
 from tests.conftest import SAFE_KEY, TOKEN, ServedCfgpu, ServedSafe
 
 
@@ -167,6 +168,20 @@ async def test_run_without_a_cluster_says_so_in_one_line(tmp_path: Path) -> None
     (line,) = out.strip().splitlines()
     assert line.startswith("Error: no Kubernetes cluster to talk to: not running in a pod")
     assert line.endswith("set KUBECONFIG or create ~/.kube/config")
+
+
+async def test_run_with_an_api_server_that_does_not_answer_says_so_in_one_line(
+    tmp_path: Path,
+) -> None:
+    kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", f"http://127.0.0.1:{free_port()}")
+    env = {"HOME": str(tmp_path), "KUBECONFIG": str(kubeconfig), "CFGPU_API_TOKEN": "t"}
+    code, out = await cli("run", "--metrics-port=0", env=env, within=60)
+    assert code == 1
+    (line,) = out.strip().splitlines()
+    assert line == (
+        "Error: cannot reach the Kubernetes API server (MaxRetryError); check KUBECONFIG and "
+        "that the API server answers"
+    )
 
 
 async def test_catalog_lists_the_workspaces_a_key_may_use(safe: ServedSafe) -> None:

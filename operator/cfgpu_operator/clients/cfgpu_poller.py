@@ -103,6 +103,14 @@ class Poller(Polling):
                     )
         return self.snapshot
 
+    async def landed_after(self, cycle: int) -> Snapshot:
+        """The next snapshot newer than ``cycle``, whenever the poller takes one on its own
+        cadence (no kick: for a reader that must not make it poll sooner)."""
+        async with self._changed:
+            while self.snapshot is None or self.snapshot.cycle <= cycle:
+                await self._changed.wait()
+            return self.snapshot
+
     async def first_after(self, cycle: int, quiet: float, cap: float) -> Snapshot | None:
         """The first snapshot of a cycle begun after ``cycle``, waited for while the poller
         moves (a cycle is under way, or one landed within ``quiet`` s) and polls succeed, for

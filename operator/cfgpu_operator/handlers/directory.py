@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cfgpu_operator.reconcile.conditions import condition
+from cfgpu_operator.reconcile.orphans import Known
 
 Key = tuple[str, str]  # namespace, name
 
@@ -22,6 +23,8 @@ class Directory:
         self.gpu_ready: dict[Key, bool] = {}
         self.workload_ids: dict[Key, str] = {}  # submitted SafeWorkloads only
         self._claimed: dict[str, set[str]] = {}  # uid -> instance ids it claimed
+        self._names: dict[str, str] = {}  # uid -> the instance name its status records
+        self._adopting: dict[str, str] = {}  # uid -> spec.instanceId not yet recorded
         self._keys: dict[str, tuple[str, Key]] = {}  # uid -> its kind and key
 
     def claim(self, instance_id: str, uid: str, owner: str) -> None:
@@ -30,11 +33,19 @@ class Directory:
         self._claimed.setdefault(uid, set()).add(instance_id)
 
     def saw_gpu_instance(
-        self, uid: str, meta: Mapping[str, Any], status: Mapping[str, Any]
+        self,
+        uid: str,
+        meta: Mapping[str, Any],
+        status: Mapping[str, Any],
+        spec: Mapping[str, Any] | None = None,
     ) -> None:
         """A GpuInstance as stored (at startup) or as its handler left it."""
         key = (str(meta.get("namespace") or ""), str(meta.get("name")))
         self._keys[uid] = ("GpuInstance", key)
+        if status.get("instanceName"):
+            self._names[uid] = str(status["instanceName"])
+        if (spec or {}).get("instanceId"):
+            self._adopting[uid] = str((spec or {})["instanceId"])
         ready = condition(list(status.get("conditions") or []), "Ready") or {}
         self.gpu_ready[key] = ready.get("status") == "True"
         instance_id = status.get("instanceId")
@@ -51,14 +62,23 @@ class Directory:
 
     def seed(self, kind: str, items: Iterable[Mapping[str, Any]]) -> None:
         """Every stored object of ``kind`` (GpuInstance or SafeWorkload), before any handler."""
-        saw = self.saw_gpu_instance if kind == "GpuInstance" else self.saw_workload
         for item in items:
-            meta = item.get("metadata") or {}
-            saw(str(meta.get("uid")), meta, item.get("status") or {})
+            meta, status = item.get("metadata") or {}, item.get("status") or {}
+            if kind == "GpuInstance":
+                self.saw_gpu_instance(str(meta.get("uid")), meta, status, item.get("spec"))
+            else:
+                self.saw_workload(str(meta.get("uid")), meta, status)
+
+    def known(self) -> Known:
+        """The instances GpuInstances record or ask to adopt: never orphans."""
+        ids = frozenset(self.owners) | frozenset(self._adopting.values())
+        return Known(ids=ids, names=frozenset(self._names.values()))
 
     def forget(self, uid: str) -> None:
         for instance_id in self._claimed.pop(uid, set()):
             self.owners.pop(instance_id, None)
+        self._names.pop(uid, None)
+        self._adopting.pop(uid, None)
         kind, key = self._keys.pop(uid, ("", ("", "")))
         if kind == "GpuInstance":
             self.gpu_ready.pop(key, None)

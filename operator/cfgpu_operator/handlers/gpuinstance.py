@@ -45,7 +45,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
             return bool(adapter.called)
 
         decision = await run_sync(rt, KIND, uid, body, patch, build, follow)
-        rt.directory.saw_gpu_instance(uid, body["metadata"], state.view(body))
+        rt.directory.saw_gpu_instance(uid, body["metadata"], state.view(body), body.get("spec"))
         if decision is not None and built:
             state.quiet = built[-1].quiet(decision, FULL_EVERY * interval)
 

@@ -105,7 +105,7 @@ class GpuInstanceAdapter:
             status=self.status,
             generation=self.generation,
             intent_name=self.spec.instance_name
-            or instance_name(self.namespace, meta["name"], self.uid),
+            or instance_name(self.namespace, meta["name"], self.uid, self.rt.cluster_id),
             now=time.time(),
             paused=paused,
             deleting=self.deleting,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -17,6 +19,7 @@ import kopf
 
 # Besides the watches of our kinds, Kopf watches CustomResourceDefinitions and Namespaces.
 OBSERVERS = 2
+COMPONENT = "cfgpu-operator"  # the Events' reporting component, as Kopf's are set to
 
 
 def watches(kinds: int, namespaces: int) -> int:
@@ -78,6 +81,42 @@ class StatusPatcher:
         meta = stored.get("metadata") if isinstance(stored, dict) else None
         stored_version = (meta or {}).get("resourceVersion")
         return None if stored_version is None else str(stored_version)
+
+    async def post_event(self, about: Mapping[str, Any], reason: str, message: str) -> None:
+        """A Warning Event on ``about`` (apiVersion, kind, metadata name/namespace/uid) from
+        outside a handler, where Kopf's own poster is not at hand."""
+        if self._session is None:
+            raise WriteFailed(0, "not logged in to the API server yet")
+        meta = about["metadata"]
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{COMPONENT}-", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": about["apiVersion"],
+                "kind": about["kind"],
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta.get("uid"),
+            },
+            "type": "Warning",
+            "reason": reason,
+            "message": message[:1024],
+            "count": 1,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "reportingInstance": socket.gethostname(),
+        }
+        url = f"{self._server}/api/v1/namespaces/{meta['namespace']}/events"
+        try:
+            async with self._session.post(url, json=event, timeout=self.TIMEOUT) as response:
+                if response.status >= 400:
+                    raise WriteFailed(response.status, response.reason or "")
+        except (aiohttp.ClientError, TimeoutError, RuntimeError) as exc:
+            raise WriteFailed(0, type(exc).__name__) from None
 
     async def read(
         self, kind: tuple[str, str, str], namespace: str, name: str

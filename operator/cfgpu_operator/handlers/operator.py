@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import socket
 import urllib.parse
@@ -15,7 +16,14 @@ import kopf
 from aiohttp import web
 
 from cfgpu_operator import logs, metrics
-from cfgpu_operator.handlers import gpuinstance, kube_session, leader, requeue, safeworkload
+from cfgpu_operator.handlers import (
+    cluster,
+    gpuinstance,
+    kube_session,
+    leader,
+    requeue,
+    safeworkload,
+)
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.models.common import FINALIZER, KOPF_STATUS
 from cfgpu_operator.settings import Settings
@@ -72,6 +80,7 @@ def build(
         # Before Kopf watches anything: which object manages which instance must be known
         # before the first handler decides to adopt one.
         await runtime.seed_directory(namespaces)
+        runtime.keep_default_account()
 
     @kopf.on.cleanup(id="close-clients", registry=registry)
     async def close(**_: Any) -> None:
@@ -115,6 +124,7 @@ def run(settings: Settings, options: RunOptions) -> None:
         _serve_metrics(options.metrics_port, options.metrics_address)
     registry, runtime = build(settings, namespaces=options.namespaces)
     _connect(runtime)
+    runtime.watch_orphans(_cluster(runtime, settings))
     elector = None if options.standalone else _elector(runtime, settings)
     asyncio.run(_operate(registry, options, elector))
 
@@ -140,6 +150,23 @@ def _connect(runtime: Runtime) -> None:
             f"no Kubernetes cluster to talk to: not running in a pod and no usable kubeconfig "
             f"({exc}); set KUBECONFIG or create ~/.kube/config"
         ) from None
+
+
+def _cluster(runtime: Runtime, settings: Settings) -> cluster.Cluster:
+    from kubernetes import client
+
+    namespace = leader.default_namespace(settings.CFGPU_OPERATOR_LEASE_NAMESPACE)
+    # Without urllib3's own retries, each of which logs a WARNING: an API server that does
+    # not answer at start-up is one line and a restart.
+    configuration = copy.copy(runtime.api_client().configuration)
+    configuration.retries = 0
+    with client.ApiClient(configuration) as api:
+        try:
+            return cluster.resolve(
+                client.CoreV1Api(api), namespace, settings.CFGPU_OPERATOR_CLUSTER_ID
+            )
+        except cluster.ClusterIdError as exc:
+            raise StartupError(str(exc)) from None
 
 
 def _elector(runtime: Runtime, settings: Settings) -> leader.Elector:

@@ -13,15 +13,18 @@ from cfgpu_operator import metrics
 from cfgpu_operator.clients.http import ClientOptions
 from cfgpu_operator.handlers import accounts
 from cfgpu_operator.handlers.accounts import Account, SafeAccount
+from cfgpu_operator.handlers.cluster import Cluster
 from cfgpu_operator.handlers.credentials import CredentialsError, Secrets, Tokens
 from cfgpu_operator.handlers.directory import Directory
 from cfgpu_operator.handlers.kube_session import StatusPatcher, WriteFailed
 from cfgpu_operator.handlers.objects import ObjectState
+from cfgpu_operator.handlers.orphans import OrphanWatch
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.settings import Settings
 
 __all__ = ["Account", "CredentialsError", "ObjectState", "Runtime", "SafeAccount"]
 
+KEEPER = "cfgpu-operator/orphans"  # the user that keeps the operator-wide account polled
 RETIRED = 1000  # finished deletions whose memory is kept (a few hundred bytes each)
 
 
@@ -43,11 +46,35 @@ class Runtime:
         self.tokens = Tokens(settings, self.secrets)
         self.directory = Directory()
         self.patcher = StatusPatcher()  # given Kopf's session when Kopf logs in
+        # Set at start-up (handlers/cluster.py); without one (tests driving handlers
+        # directly) names have the earlier form and no orphan is looked for.
+        self.cluster: Cluster | None = None
+        self.orphans: OrphanWatch | None = None
+
+    @property
+    def cluster_id(self) -> str | None:
+        return None if self.cluster is None else self.cluster.id
+
+    def watch_orphans(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.orphans = OrphanWatch(
+            self.settings, cluster, self.directory.known, self.patcher.post_event
+        )
+
+    def keep_default_account(self) -> None:
+        """Poll the operator-wide token's account even while no object uses it (at the slow
+        interval, then): when every GpuInstance is gone, its orphans are what is left."""
+        token = self.settings.CFGPU_API_TOKEN
+        if token is not None and self.orphans is not None:
+            self.account(token.get_secret_value(), KEEPER)
 
     # -- accounts --------------------------------------------------------------------------
 
     def account(self, token: str, uid: str) -> Account:
-        return self._cfgpu.get(token, uid)
+        found = self._cfgpu.get(token, uid)
+        if self.orphans is not None:
+            self.orphans.watch(token, found)
+        return found
 
     def safe_account(self, token: str, uid: str) -> SafeAccount:
         if self.settings.SAFE_API_URL is None:
@@ -59,7 +86,10 @@ class Runtime:
 
     async def close_unused(self) -> None:
         """Stop polling for tokens no object uses any more."""
-        await accounts.close(self._cfgpu.unused())
+        unused = self._cfgpu.unused()
+        if self.orphans is not None:
+            await self.orphans.stop(unused)
+        await accounts.close(unused)
         await accounts.close(self._safe.unused())
 
     # -- objects ---------------------------------------------------------------------------
@@ -116,6 +146,8 @@ class Runtime:
         return [reason for reason in reasons if reason is not None]
 
     async def close(self) -> None:
+        if self.orphans is not None:
+            await self.orphans.stop()
         await accounts.close(self._cfgpu.clear())
         await accounts.close(self._safe.clear())
 

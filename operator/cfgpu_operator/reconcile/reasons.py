@@ -83,3 +83,5 @@ class EventReason(StrEnum):
     DELETING = "Deleting"
     GPU_INSTANCES_STOP = "GpuInstancesStop"
     GPU_INSTANCES_RELEASE = "GpuInstancesRelease"
+    # On the cluster's ConfigMap, not on an object of a kind: see reconcile/orphans.py.
+    ORPHANED_INSTANCE = "OrphanedInstance"

@@ -2,9 +2,9 @@
 
 The operator runs as the chart runs it (leader election on, both kinds served) through a
 whole life cycle: a GpuInstance with its own Secret is created, runs and is deleted, a
-SafeWorkload is submitted, the operator stops cleanly. The Kubernetes emulator records
-every request it made; the rules rendered by Helm must allow each one, and each rule must
-have been used.
+SafeWorkload is submitted, an orphaned instance is reported, the operator stops cleanly.
+The Kubernetes emulator records every request it made; the rules rendered by Helm must allow
+each one, and each rule must have been used.
 """
 
 from __future__ import annotations
@@ -21,8 +21,10 @@ from tests.conftest import OTHER_TOKEN, SAFE_KEY, ServedCfgpu, ServedKube, Serve
 from tests.helpers import eventually
 from tests.integration.gpuinstance.conftest import OperatorProcess, install_crds
 from tests.integration.safeworkload.conftest import SafeWorld
+from tests.integration.test_cfgpu_client_endpoints import request
 
 RELEASE_NS, WORK_NS = "cfgpu-system", "ml"
+CLUSTER_ID = "c0ffee"
 SA = ("ServiceAccount", RELEASE_NS, "cfgpu-operator")
 
 
@@ -83,6 +85,8 @@ async def life_cycle(world: SafeWorld, operator: OperatorProcess) -> list[Logged
     )
     config = world.cfgpu.emulator.config
     config.create_seconds = config.stop_seconds = config.release_seconds = 0
+    async with world.cfgpu.client() as client:  # an orphan: a Warning Event on the ConfigMap
+        await client.create_instance(request(f"k8sc-{CLUSTER_ID}-{WORK_NS}-ghost-0badf00d"))
     await operator.start()
     await eventually(lambda: "leading:" in operator.log(), what="leader")
     # The workload waits for the instance, runs, and on success releases it: the operator
@@ -100,6 +104,7 @@ async def life_cycle(world: SafeWorld, operator: OperatorProcess) -> list[Logged
     safe.finish(workload.id, "Succeeded")
     await eventually(lambda: world.get("a", WORK_NS) is None, what="instance handed back")
     await eventually(lambda: world.cfgpu.emulator.calls("instance/{id}/release"), what="release")
+    await eventually(lambda: world.events("OrphanedInstance"), what="the orphan's Event")
     await operator.stop()  # a clean stop hands the Lease back (an update)
     return [c for c in world.kube.emulator.calls() if c.verb != "discovery"]
 
@@ -130,6 +135,8 @@ async def test_rendered_rbac_is_exactly_what_the_operator_uses(
         "SAFE_API_TOKEN": SAFE_KEY,
         "CFGPU_OPERATOR_LEASE_NAMESPACE": RELEASE_NS,
         "CFGPU_OPERATOR_LEASE_SECONDS": "3",
+        "CFGPU_OPERATOR_CLUSTER_ID": CLUSTER_ID,
+        "CFGPU_OPERATOR_ORPHAN_GRACE": "1",
     }
     operator = OperatorProcess(
         kube, cfgpu, tmp_path / "operator.log", env, args=("--metrics-port=0",), scope=scope

@@ -29,24 +29,36 @@ UID = "5f0c3a1e-8b2d-4c6e-9f1a-2b3c4d5e6f70"
 
 
 @pytest.mark.parametrize(
-    ("namespace", "name", "expected"),
+    ("namespace", "name", "cluster", "expected"),
     [
-        ("ml", "trainer", "k8s-ml-trainer-5f0c3a1e"),
-        ("ml", "a.b_c", "k8s-ml-a-b-c-5f0c3a1e"),
+        ("ml", "trainer", None, "k8s-ml-trainer-5f0c3a1e"),
+        ("ml", "a.b_c", None, "k8s-ml-a-b-c-5f0c3a1e"),
+        ("ml", "trainer", "c0ffee", "k8sc-c0ffee-ml-trainer-5f0c3a1e"),
     ],
 )
-def test_instance_names_are_deterministic(namespace: str, name: str, expected: str) -> None:
-    assert instance_name(namespace, name, UID) == expected
-    assert instance_name(namespace, name, UID) == instance_name(namespace, name, UID)
+def test_instance_names_are_deterministic(
+    namespace: str, name: str, cluster: str | None, expected: str
+) -> None:
+    assert instance_name(namespace, name, UID, cluster) == expected
+    assert instance_name(namespace, name, UID, cluster) == instance_name(
+        namespace, name, UID, cluster
+    )
 
 
-def test_long_names_stay_short_and_distinct() -> None:
-    one = instance_name("n" * 63, "x" * 200, UID)
-    two = instance_name("n" * 63, "x" * 199 + "y", UID)
+@pytest.mark.parametrize("cluster", [None, "abcdefghijkl"])
+def test_long_names_stay_short_and_distinct(cluster: str | None) -> None:
+    one = instance_name("n" * 63, "x" * 200, UID, cluster)
+    two = instance_name("n" * 63, "x" * 199 + "y", UID, cluster)
     assert len(one) <= 64
     assert len(two) <= 64
     assert one != two
-    assert instance_name("ml", "t", UID) != instance_name("ml", "t", "0" * 32)
+    assert instance_name("ml", "t", UID, cluster) != instance_name("ml", "t", "0" * 32, cluster)
+
+
+def test_no_name_of_the_earlier_form_looks_like_a_clusters() -> None:
+    """Namespaces are lowercase DNS labels: an earlier name never starts with k8sc-."""
+    for namespace in ("c0ffee", "k8sc", "a"):
+        assert not instance_name(namespace, "t", UID).startswith("k8sc-")
 
 
 def test_set_condition_keeps_transition_time_while_status_holds() -> None:
