@@ -84,7 +84,7 @@ async def _fetch(settings: Settings, what: str, adapt: AdaptType) -> list[dict[s
         return rows
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(none)"
     columns = list(rows[0])
@@ -117,4 +117,4 @@ def catalog(what: str, adapt_type: AdaptType, output: str) -> None:
         rows = asyncio.run(_fetch(settings, what, adapt_type))
     except (SettingsError, ApiError) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(json.dumps(rows, ensure_ascii=False, indent=2) if output == "json" else _table(rows))
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2) if output == "json" else table(rows))

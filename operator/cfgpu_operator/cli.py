@@ -169,7 +169,8 @@ def demo(keep: bool, transition_seconds: float, deadline: float) -> None:
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table")
 def orphans(output: str) -> None:
     """Instances this cluster named that no GpuInstance records (CFGPU_API_TOKEN's account)."""
-    from cfgpu_operator.handlers.orphans_report import ReportError, find, table
+    from cfgpu_operator.catalog_cli import table
+    from cfgpu_operator.handlers.orphans_report import ReportError, find
     from cfgpu_operator.settings import SettingsError, load_settings
 
     try:
@@ -185,7 +186,18 @@ def orphans(output: str) -> None:
     if not rows:
         click.echo(f"no orphans: every instance named by cluster {cluster_id} is recorded")
         return
-    click.echo(table(rows))
+    columns = ("id", "name", "status", "age", "account")
+    shown = [{**r, "age": _age(r["ageSeconds"])} for r in rows]
+    click.echo(table([{c: r[c] for c in columns} for r in shown]))
+
+
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "?"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _need_emulators(who_needs: str) -> None:

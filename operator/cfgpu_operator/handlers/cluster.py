@@ -39,12 +39,7 @@ def resolve(core: Any, namespace: str, configured: str | None) -> Cluster:
     from urllib3.exceptions import HTTPError as Unreachable
 
     try:
-        try:
-            found = core.read_namespaced_config_map(CONFIGMAP, namespace)
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-            found = _create(core, namespace, configured or new_id())
+        found = read(core, namespace) or _create(core, namespace, configured or new_id())
     except ApiException as exc:
         raise ClusterIdError(
             f"cannot read or create the ConfigMap {namespace}/{CONFIGMAP} that keeps this "
@@ -56,7 +51,7 @@ def resolve(core: Any, namespace: str, configured: str | None) -> Cluster:
             f"cannot reach the Kubernetes API server ({type(exc).__name__}); check KUBECONFIG "
             "and that the API server answers"
         ) from None
-    stored = (found.data or {}).get(KEY)
+    stored = stored_id(found)
     cluster_id = configured or stored
     if not cluster_id:
         raise ClusterIdError(
@@ -71,6 +66,23 @@ def resolve(core: Any, namespace: str, configured: str | None) -> Cluster:
         "metadata": {"name": CONFIGMAP, "namespace": namespace, "uid": found.metadata.uid},
     }
     return Cluster(str(cluster_id), ref)
+
+
+def read(core: Any, namespace: str) -> Any | None:
+    """The ConfigMap (a V1ConfigMap), or None when there is none."""
+    from kubernetes.client.exceptions import ApiException
+
+    try:
+        return core.read_namespaced_config_map(CONFIGMAP, namespace)
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def stored_id(found: Any) -> str | None:
+    stored = (found.data or {}).get(KEY)
+    return str(stored) if stored else None
 
 
 def _create(core: Any, namespace: str, cluster_id: str) -> Any:

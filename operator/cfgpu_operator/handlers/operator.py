@@ -28,7 +28,7 @@ from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.models.common import FINALIZER, KOPF_STATUS
 from cfgpu_operator.settings import Settings
 
-EVENT_COMPONENT = "cfgpu-operator"
+EVENT_COMPONENT = kube_session.COMPONENT  # our own Events and Kopf's name the same component
 CONSISTENCY_TIMEOUT = 5.0
 # How long Kopf waits for an object's periodic loop to end before it runs the deletion
 # handler; past it, Kopf sleeps until the loop's cancellation timeout (FINISH_RUN) unless the

@@ -76,7 +76,7 @@ class OrphanWatch:
         self, key: str, account: Account, snapshot: Snapshot, first_seen: dict[str, float]
     ) -> dict[str, float]:
         found = review(
-            _listing(snapshot),
+            listing(snapshot),
             self._known(),
             self.cluster.id,
             first_seen,
@@ -122,7 +122,8 @@ class OrphanWatch:
         account.poller.refresh()
 
 
-def _listing(snapshot: Snapshot) -> list[Listed]:
+def listing(snapshot: Snapshot) -> list[Listed]:
+    """An account's poll as the orphan review reads it: the latest status of each row."""
     return [
         Listed(
             r.instance_id,

@@ -170,17 +170,14 @@ async def _wait_in_place(
     delay = requeue_delay(g, state, rt.settings)
     (name_of_kind, plural), meta = kind, body.metadata
     namespace, name = str(meta.namespace), str(meta.name)
-    written = dict(patch.pop("status", None) or {})
     try:
-        if written:
-            stored = await rt.write_status(plural, namespace, name, written)
-            state.remember({"status": written}, body.metadata.get("resourceVersion"), stored)
+        if patch.get("status"):
+            await _store_patched_status(rt, plural, body, patch, state)
         with logs.about(name_of_kind, namespace, name):
             log.info("deletion goes on in %.0fs: %s", delay, message)
         await asyncio.sleep(delay)
         found = await rt.read_object(plural, namespace, name)
     except Exception as exc:  # nothing is lost: Kopf stores the status and comes back
-        patch.setdefault("status", {}).update(written)
         requeue.wait(f"{message} ({write_failure(exc)})", delay)
     return None if found is None else kopf.Body(cast(kopf.RawBody, found))
 
@@ -205,18 +202,30 @@ async def write_now(rt: Runtime, plural: str, target: Target, failed: str) -> No
     instance name before renting, a workload id or submit time before submitting). The
     follow-up reconcile starts from it. ``failed`` opens the wait's message when the write
     fails; nothing further is done then."""
-    written = dict(target.patch.pop("status", None) or {})
-    meta = target.body.metadata
     try:
-        stored = await rt.write_status(plural, str(meta.namespace), str(meta.name), written)
+        written = await _store_patched_status(rt, plural, target.body, target.patch, target.state)
     except Exception as exc:  # whatever failed, nothing is stored: do not call
-        target.patch.setdefault("status", {}).update(written)
         requeue.wait(f"{failed} ({write_failure(exc)})", WRITE_RETRY)
-    # The version it stored predates the handler's own patch at the end, like the body.
-    target.state.remember({"status": written}, meta.get("resourceVersion"), stored)
     merged = status_fields.overlay(target.current, written)
     target.current.clear()
     target.current.update(merged)
+
+
+async def _store_patched_status(
+    rt: Runtime, plural: str, body: kopf.Body, patch: kopf.Patch, state: ObjectState
+) -> dict[str, Any]:
+    """Write the status in Kopf's patch now and return it; when the write fails it stays in
+    the patch (Kopf writes it when the handler returns) and the error propagates."""
+    written = dict(patch.pop("status", None) or {})
+    meta = body.metadata
+    try:
+        stored = await rt.write_status(plural, str(meta.namespace), str(meta.name), written)
+    except Exception:
+        patch.setdefault("status", {}).update(written)
+        raise
+    # The version it stored predates the handler's own patch at the end, like the body.
+    state.remember({"status": written}, meta.get("resourceVersion"), stored)
+    return written
 
 
 def _ready_message(status: Mapping[str, Any]) -> str:

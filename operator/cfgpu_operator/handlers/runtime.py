@@ -111,7 +111,7 @@ class Runtime:
             plurals["SafeWorkload"] = "safeworkloads"
         for kind, plural in plurals.items():
             for namespace in namespaces or (None,):
-                items = await asyncio.to_thread(self._list_all, plural, namespace)
+                items = await asyncio.to_thread(self.list_all, plural, namespace)
                 self.directory.seed(kind, items)
 
     async def forget(self, uid: str) -> None:
@@ -209,7 +209,7 @@ class Runtime:
 
         return write
 
-    def _list_all(self, plural: str, namespace: str | None) -> list[dict[str, Any]]:
+    def list_all(self, plural: str, namespace: str | None) -> list[dict[str, Any]]:
         """All objects of a kind in one namespace (None: every namespace), a page at a time."""
         api, token = self.custom_objects(), None
         items: list[dict[str, Any]] = []
