@@ -53,6 +53,12 @@ POLL_CYCLE = Histogram(
     ["api", "result"],
     buckets=LATENCY_BUCKETS,
 )
+LIFECYCLE_ACTIONS = Counter(
+    PREFIX + "lifecycle_actions",
+    "Calls spec.lifecycle made by itself that CFGPU accepted, by action (start, stop, "
+    "release) and rule (StopAfter, IdleStopAfter, Schedule, ReleaseAfter).",
+    ["action", "reason"],
+)
 RECONCILE_ERRORS = Counter(
     PREFIX + "reconcile_errors",
     "Reconciles that ended in an error condition, by kind and condition reason.",

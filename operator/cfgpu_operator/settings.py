@@ -150,6 +150,13 @@ class Settings(BaseModel):
         description="What happens to an orphan: Report it (metric, Warning Event), or also "
         "stop and Release it.",
     )
+    CFGPU_OPERATOR_EXPIRY_WARNING: float = Field(
+        default=86400.0,
+        description="Seconds before a prepaid instance expires that a Warning Event "
+        "(InstanceExpiring) says so.",
+        gt=0,
+        le=30 * 86400,  # a Month's instance warned from its first day on
+    )
     CFGPU_OPERATOR_LEASE_NAME: str = Field(
         default="cfgpu-operator",
         description="Name of the Lease that elects the one replica that acts.",

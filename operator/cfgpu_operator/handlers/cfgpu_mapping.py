@@ -29,6 +29,7 @@ OPERATOR_ONLY = frozenset(
         "deletionPolicy",
         "managementPolicy",
         "credentialsSecretRef",
+        "lifecycle",  # stops and releases by the clock
     }
 )
 

@@ -21,6 +21,7 @@ from cfgpu_operator.handlers import cfgpu_mapping
 from cfgpu_operator.handlers.objects import Quiet
 from cfgpu_operator.handlers.pipeline import parse
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
+from cfgpu_operator.metrics import LIFECYCLE_ACTIONS
 from cfgpu_operator.models.common import PAUSED_ANNOTATION
 from cfgpu_operator.models.gpuinstance import GpuInstanceSpec, GpuInstanceStatus
 from cfgpu_operator.reconcile.adoption import Match, match_by_name
@@ -36,6 +37,7 @@ from cfgpu_operator.reconcile.gpuinstance_view import (
     View,
 )
 from cfgpu_operator.reconcile.naming import instance_name
+from cfgpu_operator.reconcile.status import epoch
 
 KIND = "GpuInstance"
 LANDING = 60.0  # seconds a moving poll may take to show this object's last call
@@ -100,6 +102,7 @@ class GpuInstanceAdapter:
         policy = (
             self.spec.deletion_policy or self.rt.settings.CFGPU_OPERATOR_DEFAULT_DELETION_POLICY
         )
+        created = meta.get("creationTimestamp")
         return View(
             spec=self.spec,
             status=self.status,
@@ -111,6 +114,9 @@ class GpuInstanceAdapter:
             deleting=self.deleting,
             deletion_policy=policy,
             retry_at=self.state.retry_at,
+            created_at=epoch(str(created)) if created else None,
+            workloads_active=self.rt.directory.in_use((self.namespace, str(meta["name"]))),
+            expiry_lead=self.rt.settings.CFGPU_OPERATOR_EXPIRY_WARNING,
         )
 
     async def _credentials(self) -> tuple[Credentials, str | None]:
@@ -235,6 +241,9 @@ class GpuInstanceAdapter:
             return None
         if self.called or self.deleting or not observed.fresh or observed.instance.prepaid:
             return None
+        if self.spec.lifecycle is not None:
+            return None  # its rules move with the clock and with other objects
+
         if decision.act is not Act.NOTHING or decision.gate.retry != "none":
             return None
         poller, target = account.poller, observed.instance.instance_id
@@ -274,6 +283,9 @@ class GpuInstanceAdapter:
             # state the poll showed is left to the poller's own cadence (no kick).
             account.poller.refresh()
         self.called = outcome.error is None
+        rule = decision.args.get("lifecycle")
+        if self.called and rule:
+            LIFECYCLE_ACTIONS.labels(act.value, str(rule)).inc()
         return outcome
 
     async def _create(self, account: Account, decision: Decision[Act]) -> Outcome:

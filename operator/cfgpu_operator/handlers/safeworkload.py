@@ -47,7 +47,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
             return True
 
         decision = await run_sync(rt, KIND, uid, body, patch, build, follow)
-        known.saw_workload(uid, body["metadata"], rt.state(uid).view(body))
+        known.saw_workload(uid, body["metadata"], rt.state(uid).view(body), body.get("spec"))
         if decision is not None and decision.act in RECORDS:
             requeue.wait(str(decision.args.get("message", "recorded")), AFTER_RECORD)
 

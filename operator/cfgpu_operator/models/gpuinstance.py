@@ -19,6 +19,7 @@ from cfgpu_operator.models.common import (
     set_once,
     time_field,
 )
+from cfgpu_operator.models.lifecycle import Lifecycle, LifecycleStatus
 
 KIND = "GpuInstance"
 PLURAL = "gpuinstances"
@@ -38,6 +39,7 @@ class Phase(StrEnum):
     RELEASED = "Released"
     FAILED = "Failed"
     LOST = "Lost"
+    EXPIRED = "Expired"  # released by spec.lifecycle.releaseAfter; never rented again
 
 
 class ImageSource(CrdModel):
@@ -161,6 +163,11 @@ class GpuInstanceSpec(CrdModel):
     credentials_secret_ref: SecretKeyRef | None = Field(
         default=None, description="Secret with this object's CFGPU token; else the operator's."
     )
+    lifecycle: Lifecycle | None = Field(
+        default=None,
+        description="When the operator stops or releases the instance by itself (stopAfter, "
+        "releaseAfter, idleStopAfter, schedule).",
+    )
 
 
 class GpuInstanceStatus(StatusBase):
@@ -194,6 +201,9 @@ class GpuInstanceStatus(StatusBase):
     expiry_warned: str | None = time_field(
         "The expireTime a Warning Event (InstanceExpiring) was posted for."
     )
+    lifecycle: LifecycleStatus | None = Field(
+        default=None, description="What spec.lifecycle will do next, and what it remembers."
+    )
 
 
 PRINTER_COLUMNS: tuple[dict[str, object], ...] = (
@@ -204,4 +214,5 @@ PRINTER_COLUMNS: tuple[dict[str, object], ...] = (
     {"name": "Region", "type": "string", "jsonPath": ".status.regionCode", "priority": 1},
     {"name": "Image", "type": "string", "jsonPath": ".status.imageId", "priority": 1},
     {"name": "Expires", "type": "string", "jsonPath": ".status.expireTime", "priority": 1},
+    {"name": "Next", "type": "string", "jsonPath": ".status.lifecycle.next", "priority": 1},
 )

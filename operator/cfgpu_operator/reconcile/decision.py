@@ -28,6 +28,7 @@ STICKY = frozenset(
         Reason.ALREADY_MANAGED,
         Reason.IMMUTABLE_AFTER_DISPATCH,
         Reason.STOPPED_ON_PLATFORM,
+        Reason.EXPIRED,
     }
 )
 

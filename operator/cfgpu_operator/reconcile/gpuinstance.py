@@ -12,8 +12,9 @@ from dataclasses import replace
 
 from cfgpu_operator.errors import WrongState
 from cfgpu_operator.models.gpuinstance import Phase
+from cfgpu_operator.reconcile import lifecycle
 from cfgpu_operator.reconcile.conditions import Cond
-from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts
+from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts, stamp
 from cfgpu_operator.reconcile.gpuinstance_delete import decide_delete
 from cfgpu_operator.reconcile.gpuinstance_view import (
     TRANSIENT,
@@ -51,6 +52,9 @@ def decide(v: View) -> D:
         return Decision(Act.NOTHING, gate=KEEP)  # waiting for a spec change, or backing off
     if v.credentials.problem:
         return frame.fail(Act.NOTHING, CREDENTIALS, v.credentials.problem, phase=_pending(v))
+    problem = lifecycle.problem(v.spec.lifecycle)
+    if problem is not None:
+        return frame.held(Act.NOTHING, _pending(v), Reason.INVALID_SPEC, problem, "never")
     if v.outcome is not None:
         return _after(v, frame, v.outcome)
     if v.image_error is not None:
@@ -77,6 +81,9 @@ def _before_instance(v: View, frame: Frame) -> D:
         message = "no instance to observe, and creating one is not allowed"
         return _step(Act.NOTHING, frame, Phase.PENDING, v.hold_reason, message)
     if v.status.instance_name is None:
+        outside = lifecycle.outside_windows(v)
+        if outside is not None:
+            return _outside_windows(frame, *outside)
         decision = _step(
             Act.RECORD_INTENT,
             frame,
@@ -89,6 +96,15 @@ def _before_instance(v: View, frame: Frame) -> D:
     name = v.status.instance_name
     decision = _step(Act.CREATE, frame, Phase.CREATING, Reason.CREATING, f"renting {name}")
     return replace(decision, args={**decision.args, "name": name})
+
+
+def _outside_windows(frame: Frame, opens: float | None, waived: float | None) -> D:
+    """Nothing rented yet, and no window open: renting now would pay for a stop."""
+    message = "not rented until a power window of spec.lifecycle.schedule opens"
+    decision = _step(Act.NOTHING, frame, Phase.PENDING, Reason.OUTSIDE_SCHEDULE, message)
+    announced = lifecycle.summary("Create", opens, "Schedule")
+    waiver = {"scheduleWaivedAt": None if waived is None else stamp(waived)}
+    return replace(decision, status={**decision.status, "lifecycle": {**announced, **waiver}})
 
 
 def _adopting(v: View, frame: Frame, instance_id: str) -> D:
@@ -126,28 +142,62 @@ def _with_instance(v: View, frame: Frame) -> D:
     inst = obs.instance
     if inst is None or inst.status_code == "RELEASED":
         if obs.gone or inst is not None:
+            if lifecycle.expired_hold(v) is not None:
+                return _expired(v, frame)
             message = f"instance {instance_id} was released outside the operator"
             lost = frame.held(Act.NOTHING, Phase.LOST, Reason.INSTANCE_GONE, message)
             return replace(lost, status={**lost.status, "cfgpuStatus": "RELEASED"})
         if obs.error is not None:
             return frame.failed(Act.NOTHING, obs.error)
         return Decision(Act.WAIT)  # not listed, not proven gone: the next poll tells
-    decision = _observed(v, frame, inst)
-    status = {**inst.facts, **decision.status} if decision.status else {}
+    plan = lifecycle.plan(v, inst)
+    decision = _observed(v, frame, inst, plan)
+    if not decision.status:
+        return decision
+    status = {**inst.facts, **decision.status, **plan.patch}
     expiring = _expiring(v, inst)
     if expiring:
         status["expiryWarned"] = inst.facts.get("expireTime")
-    return replace(decision, status=status, events=decision.events + expiring)
+    return replace(decision, status=status, events=decision.events + plan.events + expiring)
 
 
-def _observed(v: View, frame: Frame, inst: Instance) -> D:
+def _planned(v: View, decision: D) -> D:
+    """``decision`` with what the lifecycle remembers and announces, for a decision made
+    on a call's failure (the lifecycle's own record must not be lost with it)."""
+    inst = v.observed.instance
+    if inst is None or v.status.instance_id is None or not decision.status:
+        return decision
+    plan = lifecycle.plan(v, inst)
+    status = {**decision.status, **plan.patch}
+    return replace(decision, status=status, events=decision.events + plan.events)
+
+
+def _expired(v: View, frame: Frame) -> D:
+    """releaseAfter released the instance: the object stays, and rents nothing again."""
+    stored = v.status.lifecycle
+    after = v.spec.lifecycle.release_after if v.spec.lifecycle else None
+    message = f"instance {v.status.instance_id} was released by spec.lifecycle.releaseAfter"
+    if after:
+        message += f" ({after} after the object was created)"
+    status = frame.report(Phase.EXPIRED, Cond("Ready", "False", Reason.EXPIRED, message))
+    status["cfgpuStatus"] = "RELEASED"
+    hold = stored.hold if stored else None
+    if stored is None or hold is None or hold.done:
+        return Decision(Act.NOTHING, status)
+    record = stored.model_copy(update={"hold": hold.model_copy(update={"done": True})})
+    lifecycle_status = {**record.model_dump(by_alias=True, mode="json"), **lifecycle.NO_NEXT}
+    status["lifecycle"] = lifecycle_status
+    return Decision(Act.NOTHING, status, (Event(EventReason.EXPIRED, message),))
+
+
+def _observed(v: View, frame: Frame, inst: Instance, plan: lifecycle.Plan) -> D:
     code, phase = inst.status_code, phase_of(inst.status_code)
     if code in TRANSIENT:
         return _step(Act.WAIT, frame, phase, phase.value, f"CFGPU: {code}")
     if code == "ERROR":
         message = "CFGPU reports the instance in ERROR"
         return _step(Act.NOTHING, frame, phase, Reason.INSTANCE_FAILED, message)
-    if inst.expired and code == "CLOSED":
+    if inst.expired and code == "CLOSED" and not (plan.releasing and v.may_mutate):
         message = (
             f"instance {inst.instance_id} expired at {inst.facts.get('expireTime') or 'its end'}"
             "; CFGPU cannot start it again and releases it later"
@@ -155,14 +205,32 @@ def _observed(v: View, frame: Frame, inst: Instance) -> D:
         return frame.held(Act.NOTHING, phase, Reason.INSTANCE_EXPIRED, message)
     if not v.may_mutate:
         return _hold(v, frame, inst)
-    decision = _drive(v, frame, inst)
+    decision = _drive(v, frame, inst, plan)
     if decision.act is not Act.NOTHING and not v.observed.fresh:
         # The last call is not in a poll yet: wait for news rather than repeat it.
         return replace(decision, act=Act.WAIT)
     return decision
 
 
-def _drive(v: View, frame: Frame, inst: Instance) -> D:
+def _drive(v: View, frame: Frame, inst: Instance, plan: lifecycle.Plan) -> D:
+    if plan.releasing:
+        return _release_expired(v, frame, inst)
+    decision = _power(v, frame, inst, plan.wanted)
+    if plan.cause and decision.act in (Act.START, Act.STOP):
+        return replace(decision, args={**decision.args, "lifecycle": plan.cause})
+    return decision
+
+
+def _release_expired(v: View, frame: Frame, inst: Instance) -> D:
+    """releaseAfter is due: stop first, then release (phase Releasing throughout)."""
+    message = "releasing the instance (spec.lifecycle.releaseAfter)"
+    act = Act.STOP if inst.status_code == "RUNNING" else Act.RELEASE
+    # Not Expired yet: that reason is final (nothing more is done), this step is not.
+    decision = _step(act, frame, Phase.RELEASING, Reason.RELEASING, message)
+    return replace(decision, args={**decision.args, "lifecycle": "ReleaseAfter"})
+
+
+def _power(v: View, frame: Frame, inst: Instance, state: str) -> D:
     phase = phase_of(inst.status_code)
     wanted = v.wanted_image
     if wanted is not None and inst.image_id is not None and wanted != inst.image_id:
@@ -177,9 +245,9 @@ def _drive(v: View, frame: Frame, inst: Instance) -> D:
             f"changing the image to {wanted}",
         )
         return replace(decision, args={**decision.args, "image_id": wanted})
-    if inst.status_code == STABLE_FOR[v.spec.state]:
+    if inst.status_code == STABLE_FOR[state]:
         return Decision(Act.NOTHING, frame.report(phase, _ready(inst, phase)))
-    if v.spec.state == "Running":
+    if state == "Running":
         return _step(Act.START, frame, Phase.STARTING, Reason.STARTING, "starting the instance")
     return _step(Act.STOP, frame, Phase.STOPPING, Reason.STOPPING, "stopping the instance")
 
@@ -204,7 +272,8 @@ def _hold(v: View, frame: Frame, inst: Instance) -> D:
 def _expiring(v: View, inst: Instance) -> tuple[Event, ...]:
     """One Warning per expiry time, when CFGPU says the instance expires soon."""
     expires = inst.facts.get("expireTime")
-    if not inst.expiring or inst.expired or v.status.expiry_warned == expires:
+    near = inst.expire_at is not None and inst.prepaid and inst.expire_at - v.now <= v.expiry_lead
+    if not (inst.expiring or near) or inst.expired or v.status.expiry_warned == expires:
         return ()
     return (
         Event(
@@ -223,7 +292,7 @@ def _after(v: View, frame: Frame, outcome: Outcome) -> D:
         first = decide(replace(v, outcome=None))
         return replace(first, act=Act.NOTHING, gate=Gate("backoff"))
     if outcome.error is not None:
-        return frame.failed(Act.NOTHING, outcome.error, phase=_pending(v))
+        return _planned(v, frame.failed(Act.NOTHING, outcome.error, phase=_pending(v)))
     if outcome.ambiguous:
         name = v.status.instance_name
         message = (

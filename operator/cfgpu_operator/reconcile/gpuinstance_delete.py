@@ -52,6 +52,8 @@ def left_alone(v: View) -> str | None:
         return "deletionPolicy Orphan: the instance is left as it is"
     if v.status.instance_id is None and v.status.instance_name is None:
         return "no instance was ever created"
+    if v.status.phase == Phase.EXPIRED:
+        return "the instance was released already (spec.lifecycle.releaseAfter)"
     return None
 
 

@@ -126,6 +126,9 @@ class View:
     search: Search | None = None
     retry_at: float = 0.0  # epoch seconds before which a failed step is not tried again
     outcome: Outcome | None = None
+    created_at: float | None = None  # the object's creationTimestamp, epoch seconds
+    workloads_active: bool = False  # a SafeWorkload referencing this object is active
+    expiry_lead: float = 0.0  # seconds before a prepaid expiry that a Warning is due
 
     @property
     def changed(self) -> bool:

@@ -45,6 +45,8 @@ class Reason(StrEnum):
     INSTANCE_GONE = "InstanceGone"
     INSTANCE_FAILED = "InstanceFailed"
     INSTANCE_EXPIRED = "InstanceExpired"
+    EXPIRED = "Expired"  # released by spec.lifecycle.releaseAfter
+    OUTSIDE_SCHEDULE = "OutsideSchedule"  # not rented until a power window opens
     PREPAID_NOT_EXPIRED = "PrepaidNotExpired"
     WAITING_FOR_CAPACITY = "WaitingForCapacity"
     INSUFFICIENT_BALANCE = "InsufficientBalance"
@@ -77,6 +79,12 @@ class EventReason(StrEnum):
     DELETED = "Deleted"
     SYSTEM_DISK_EXPANDED = "SystemDiskExpanded"
     INSTANCE_EXPIRING = "InstanceExpiring"
+    LIFECYCLE_STOP = "LifecycleStop"
+    LIFECYCLE_STOPPED = "LifecycleStopped"
+    LIFECYCLE_START = "LifecycleStart"
+    LIFECYCLE_RELEASE = "LifecycleRelease"
+    LIFECYCLE_DEFERRED = "LifecycleDeferred"
+    EXPIRED = "Expired"
     SUBMITTED = "Submitted"
     RESUMED = "Resumed"
     UPDATED = "Updated"

@@ -49,7 +49,14 @@ def write_changes(
 
 def shows(seen: Mapping[str, Any], key: str, value: Any) -> bool:
     """Whether a stored status already holds what a merge patch wrote to ``key``."""
-    return key not in seen if value is None else seen.get(key) == value
+    return key not in seen if value is None else seen.get(key) == pruned(value)
+
+
+def pruned(value: Any) -> Any:
+    """A merge patch's value as stored: None inside an object removes that field."""
+    if isinstance(value, Mapping):
+        return {k: pruned(v) for k, v in value.items() if v is not None}
+    return value
 
 
 # How long a patch the stored status does not show is trusted over it. Watch events are
@@ -72,4 +79,4 @@ def unseen(
 def overlay(seen: Mapping[str, Any], written: Mapping[str, Any]) -> dict[str, Any]:
     """``seen`` with ``written`` applied as a top-level merge patch (None removes)."""
     out = {**seen, **written}
-    return {key: value for key, value in out.items() if value is not None}
+    return {key: pruned(value) for key, value in out.items() if value is not None}

@@ -53,7 +53,7 @@ def view(
         status=status(**(st if st is not None else {})),
         generation=kw.pop("generation", 1),
         intent_name=NAME,
-        now=NOW,
+        now=kw.pop("now", NOW),
         observed=observed,
         **kw,
     )

@@ -53,6 +53,12 @@ PREPAID = inst("CLOSED", prepaid=True, expire_at=NOW + 3600, facts={"expireTime"
 REFUSED = Outcome(error=err(PrepaidNotExpired, "52009"))
 
 ROWS = {
+    "Expired (released by releaseAfter): finishes at once": Row(
+        deleting({**HAS, "phase": "Expired"}, observed=GONE),
+        Act.FINISH,
+        gate="none",
+        info=("Deleted",),
+    ),
     "ObserveOnly leaves the instance": Row(
         deleting(sp={"managementPolicy": "ObserveOnly"}, seen=inst("RUNNING")),
         Act.FINISH,

@@ -12,6 +12,7 @@ from cfgpu_operator.reconcile.verdicts import _OTHER, _TABLE, CREDENTIALS
 from tests.unit.reconcile import (
     test_gpuinstance_decide,
     test_gpuinstance_delete_decide,
+    test_lifecycle_decide,
     test_safeworkload_decide,
 )
 
@@ -30,6 +31,7 @@ def _tables() -> list[tuple[set[str], set[str]]]:
     return [
         _written(test_gpuinstance_decide.ROWS, gpuinstance.decide),
         _written(test_gpuinstance_delete_decide.ROWS, gpuinstance.decide),
+        _written(test_lifecycle_decide.ROWS, gpuinstance.decide),
         _written(test_safeworkload_decide.ROWS, safeworkload_decide.decide),
     ]
 
