@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from typing import Any
 
 import click
 
@@ -186,9 +187,18 @@ def orphans(output: str) -> None:
     if not rows:
         click.echo(f"no orphans: every instance named by cluster {cluster_id} is recorded")
         return
-    columns = ("id", "name", "status", "age", "account")
-    shown = [{**r, "age": _age(r["ageSeconds"])} for r in rows]
+    columns = ("id", "name", "status", "gpu", "age", "cost/h", "account")
+    shown = [
+        {**r, "gpu": r["gpu"] or "-", "age": _age(r["ageSeconds"]), "cost/h": _cost(r)}
+        for r in rows
+    ]
     click.echo(table([{c: r[c] for c in columns} for r in shown]))
+
+
+def _cost(row: dict[str, Any]) -> str:
+    if row["costPerHour"] is not None:
+        return f"{row['costPerHour']} CNY"
+    return "prepaid" if row["prepaid"] else "-"
 
 
 def _age(seconds: int | None) -> str:

@@ -15,12 +15,20 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Json,
     SecretStr,
     ValidationError,
     model_validator,
 )
 
 PositiveSeconds = Annotated[float, Field(gt=0, le=86_400)]
+PriceType = Literal["Usage", "Day", "Week", "Month"]
+# CNY by GPU type (code or model, any case and spacing) and price type: per GPU-hour for
+# Usage, per GPU and period for the prepaid ones.
+PriceTable = dict[
+    Annotated[str, Field(min_length=1, max_length=128)],
+    dict[PriceType, Annotated[float, Field(ge=0, le=1_000_000)]],
+]
 
 
 class SettingsError(ValueError):
@@ -156,6 +164,19 @@ class Settings(BaseModel):
         "(InstanceExpiring) says so.",
         gt=0,
         le=30 * 86400,  # a Month's instance warned from its first day on
+    )
+    CFGPU_OPERATOR_USAGE_INTERVAL: float = Field(
+        default=300.0,
+        description="Seconds a GpuInstance's status.usage may go unwritten while its instance "
+        "keeps running (it is written at once when it starts or stops).",
+        ge=1,
+        le=3600,
+    )
+    CFGPU_OPERATOR_PRICES: Json[PriceTable] | None = Field(
+        default=None,
+        description='Price table as JSON, CNY by GPU type and price type, e.g. {"RTX 4090": '
+        '{"Usage": 1.98, "Day": 42}} (per GPU-hour for Usage, per GPU and period for Day, '
+        "Week, Month); unset: no cost is estimated.",
     )
     CFGPU_OPERATOR_LEASE_NAME: str = Field(
         default="cfgpu-operator",

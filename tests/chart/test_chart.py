@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from cfgpu_operator.settings import Settings
+from cfgpu_operator.settings import Settings, load_settings
 from tests.chart.render import (
     CHART,
     MANIFESTS,
@@ -321,8 +321,13 @@ def test_plain_manifests_are_rendered_from_the_chart() -> None:
 
 def test_every_operator_setting_is_a_chart_value() -> None:
     """The Deployment sets every CFGPU_OPERATOR_* setting, so values.yaml covers them all."""
-    variables = env(objects({"credentials": {"cfgpuToken": "t"}, "safe": {"url": "https://s"}}))
+    prices = {"RTX 4090": {"Usage": 1.89, "Day": 40}}
+    values = {"credentials": {"cfgpuToken": "t"}, "safe": {"url": "https://s"}, "prices": prices}
+    variables = env(objects(values))
     assert set(Settings.model_fields) <= set(variables)
+    # The price table reaches the operator as the JSON it parses.
+    plain = {k: v for k, v in variables.items() if isinstance(v, str)}
+    assert prices == load_settings(plain).CFGPU_OPERATOR_PRICES
 
 
 def test_notes_tell_how_to_check_the_install() -> None:

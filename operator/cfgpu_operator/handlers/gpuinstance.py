@@ -12,6 +12,7 @@ from cfgpu_operator.handlers.gpuinstance_sync import KIND, GpuInstanceAdapter
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.handlers.pipeline import Build, Target, run_delete, run_sync, write_now
 from cfgpu_operator.handlers.runtime import Runtime
+from cfgpu_operator.handlers.usage_meter import USAGE
 from cfgpu_operator.handlers.wiring import register_reconcile
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.models.gpuinstance import PLURAL
@@ -45,7 +46,9 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
             return bool(adapter.called)
 
         decision = await run_sync(rt, KIND, uid, body, patch, build, follow)
-        rt.directory.saw_gpu_instance(uid, body["metadata"], state.view(body), body.get("spec"))
+        seen = state.view(body)
+        rt.directory.saw_gpu_instance(uid, body["metadata"], seen, body.get("spec"))
+        USAGE.saw(uid, str(body["metadata"]["namespace"]), seen)
         if decision is not None and built:
             state.quiet = built[-1].quiet(decision, FULL_EVERY * interval)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import kopf
 
@@ -38,6 +38,7 @@ from cfgpu_operator.reconcile.gpuinstance_view import (
 )
 from cfgpu_operator.reconcile.naming import instance_name
 from cfgpu_operator.reconcile.status import epoch
+from cfgpu_operator.reconcile.usage import Prices
 
 KIND = "GpuInstance"
 LANDING = 60.0  # seconds a moving poll may take to show this object's last call
@@ -117,6 +118,9 @@ class GpuInstanceAdapter:
             created_at=epoch(str(created)) if created else None,
             workloads_active=self.rt.directory.in_use((self.namespace, str(meta["name"]))),
             expiry_lead=self.rt.settings.CFGPU_OPERATOR_EXPIRY_WARNING,
+            usage_interval=self.rt.settings.CFGPU_OPERATOR_USAGE_INTERVAL,
+            # Price types are the Literal the settings checked; the decision reads str keys.
+            prices=cast(Prices, self.rt.settings.CFGPU_OPERATOR_PRICES or {}),
         )
 
     async def _credentials(self) -> tuple[Credentials, str | None]:

@@ -130,6 +130,10 @@ def listing(snapshot: Snapshot) -> list[Listed]:
             r.instance_name,
             snapshot.statuses.get(r.instance_id, r.status_code),
             r.create_time,
+            r.gpu_type,
+            r.gpu_name,
+            r.gpus,
+            r.consume_type_code == "Prepaid",
         )
         for r in snapshot.records.values()
     ]

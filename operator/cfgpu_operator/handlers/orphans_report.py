@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, cast
 
 from cfgpu_operator.clients.cfgpu import CfgpuClient
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
@@ -16,6 +16,7 @@ from cfgpu_operator.handlers.directory import Directory
 from cfgpu_operator.handlers.orphans import fingerprint, listing
 from cfgpu_operator.handlers.runtime import Runtime
 from cfgpu_operator.reconcile.orphans import Listed, review
+from cfgpu_operator.reconcile.usage import Prices, hourly
 from cfgpu_operator.settings import Settings
 
 
@@ -41,10 +42,11 @@ async def find(settings: Settings) -> tuple[str | None, list[dict[str, Any]]]:
     read = Snapshot(0, statuses, records, complete=True)
     found = review(listing(read), directory.known(), cluster_id, {}, now, grace=0)
     account = fingerprint(token.get_secret_value())
-    return cluster_id, [_row(o, account, now) for o in found.orphans]
+    prices = cast(Prices, settings.CFGPU_OPERATOR_PRICES or {})
+    return cluster_id, [_row(o, account, now, prices) for o in found.orphans]
 
 
-def _row(orphan: Listed, account: str, now: float) -> dict[str, Any]:
+def _row(orphan: Listed, account: str, now: float, prices: Prices) -> dict[str, Any]:
     age = None if orphan.created_ms is None else max(0.0, now - orphan.created_ms / 1000)
     return {
         "id": orphan.instance_id,
@@ -52,7 +54,20 @@ def _row(orphan: Listed, account: str, now: float) -> dict[str, Any]:
         "status": orphan.status,
         "ageSeconds": None if age is None else int(age),
         "account": account,
+        "gpu": f"{orphan.gpus}x {orphan.gpu_name}" if orphan.gpus and orphan.gpu_name else None,
+        "prepaid": orphan.prepaid,
+        "costPerHour": _cost_per_hour(orphan, prices),
     }
+
+
+def _cost_per_hour(orphan: Listed, prices: Prices) -> str | None:
+    """CNY per hour while it runs, from the price table: pay-as-you-go only (a prepaid one
+    was paid for up front, and its listing does not say for which period)."""
+    if orphan.prepaid or orphan.status != "RUNNING":
+        return None
+    names = (orphan.gpu_type, orphan.gpu_name)
+    cost = hourly(prices, names, "Usage", orphan.gpus or 1)
+    return None if cost is None else f"{cost:.2f}"
 
 
 def _from_kubernetes(settings: Settings) -> tuple[str | None, list[dict[str, Any]]]:

@@ -19,6 +19,7 @@ from cfgpu_operator.handlers.directory import Directory
 from cfgpu_operator.handlers.kube_session import StatusPatcher, WriteFailed
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.handlers.orphans import OrphanWatch
+from cfgpu_operator.handlers.usage_meter import USAGE
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.settings import Settings
 
@@ -123,6 +124,7 @@ class Runtime:
             while len(self._retired) > RETIRED:
                 self._retired.popitem(last=False)
         metrics.OBJECTS.forget(uid)
+        USAGE.forget(uid)
         self._cfgpu.release(uid)
         self._safe.release(uid)
         await self.close_unused()

@@ -19,7 +19,7 @@ from cfgpu_operator.models.common import (
     set_once,
     time_field,
 )
-from cfgpu_operator.models.lifecycle import Lifecycle, LifecycleStatus
+from cfgpu_operator.models.lifecycle import Lifecycle, LifecycleStatus, Usage
 
 KIND = "GpuInstance"
 PLURAL = "gpuinstances"
@@ -203,6 +203,9 @@ class GpuInstanceStatus(StatusBase):
     )
     lifecycle: LifecycleStatus | None = Field(
         default=None, description="What spec.lifecycle will do next, and what it remembers."
+    )
+    usage: Usage | None = Field(
+        default=None, description="Running time, GPU-seconds and estimated cost so far."
     )
 
 

@@ -104,3 +104,22 @@ class LifecycleStatus(CrdModel):
     deferred_noticed: str | None = time_field(
         "The expireTime an Event said lifecycle stops wait for (prepaid)."
     )
+
+
+class Usage(CrdModel):
+    """What the instance ran, from the states the operator observed. Written when the
+    instance starts or stops running and at most every CFGPU_OPERATOR_USAGE_INTERVAL
+    seconds, never per poll; ``asOf`` and ``running`` let a restarted operator count the
+    time in between."""
+
+    since: str | None = time_field("When the operator began counting.")
+    running_seconds: int = Field(default=0, ge=0, description="Seconds seen RUNNING.")
+    gpu_seconds: int = Field(default=0, ge=0, description="runningSeconds times the GPUs.")
+    running: bool = Field(default=False, description="Whether it was RUNNING at asOf.")
+    as_of: str | None = time_field("When these figures were counted up to.")
+    estimated_cost: str | None = Field(
+        default=None,
+        max_length=LABEL,
+        description="CNY, from the operator's price table (CFGPU_OPERATOR_PRICES): GPU-hours "
+        "times the Usage price, or the prepaid periods bought; absent without a price.",
+    )

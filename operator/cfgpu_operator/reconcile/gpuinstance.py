@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from cfgpu_operator.errors import WrongState
 from cfgpu_operator.models.gpuinstance import Phase
-from cfgpu_operator.reconcile import lifecycle
+from cfgpu_operator.reconcile import lifecycle, usage
 from cfgpu_operator.reconcile.conditions import Cond
 from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts, stamp
 from cfgpu_operator.reconcile.gpuinstance_delete import decide_delete
@@ -155,6 +155,9 @@ def _with_instance(v: View, frame: Frame) -> D:
     if not decision.status:
         return decision
     status = {**inst.facts, **decision.status, **plan.patch}
+    counted = usage.account(v, inst)
+    if counted is not None:
+        status["usage"] = counted
     expiring = _expiring(v, inst)
     if expiring:
         status["expiryWarned"] = inst.facts.get("expireTime")

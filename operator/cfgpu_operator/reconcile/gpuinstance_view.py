@@ -129,6 +129,8 @@ class View:
     created_at: float | None = None  # the object's creationTimestamp, epoch seconds
     workloads_active: bool = False  # a SafeWorkload referencing this object is active
     expiry_lead: float = 0.0  # seconds before a prepaid expiry that a Warning is due
+    usage_interval: float = 300.0  # seconds a status.usage figure may age before a rewrite
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # CNY
 
     @property
     def changed(self) -> bool:

@@ -24,6 +24,10 @@ class Listed:
     name: str
     status: str
     created_ms: int | None = None  # when CFGPU created it (its milliseconds)
+    gpu_type: str | None = None  # code
+    gpu_name: str | None = None
+    gpus: int | None = None
+    prepaid: bool = False
 
 
 @dataclass(frozen=True)

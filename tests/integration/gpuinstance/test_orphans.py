@@ -93,12 +93,16 @@ async def test_the_release_policy_stops_and_releases_only_orphans(world: World) 
     assert (len(stops), len(releases)) == (1, 1)
 
 
+PRICES = json.dumps({"RTX 4090": {"Usage": 1.89}})
+
+
 async def orphans_cli(world_kube: ServedKube, cfgpu: ServedCfgpu, *args: str) -> tuple[int, str]:
     env = {
         "KUBECONFIG": str(world_kube.kubeconfig),
         "CFGPU_API_URL": cfgpu.url,
         "CFGPU_API_TOKEN": TOKEN,
         "CFGPU_OPERATOR_LEASE_NAMESPACE": "default",
+        "CFGPU_OPERATOR_PRICES": PRICES,
     }
     return await cli("orphans", *args, env=env, within=60)
 
@@ -115,12 +119,14 @@ async def test_the_orphans_command_lists_what_the_operator_reports(world: World)
     assert code == 0, out
     (row,) = json.loads(out)
     assert (row["id"], row["status"]) == (orphan, "RUNNING")
+    assert (row["gpu"], row["costPerHour"]) == ("1x RTX 4090", "1.89")  # from the price table
     assert len(row["account"]) == 8
     assert TOKEN not in out
     code, out = await orphans_cli(world.kube, world.cfgpu)
     header, line = out.strip().splitlines()
-    assert header.split() == ["ID", "NAME", "STATUS", "AGE", "ACCOUNT"]
+    assert header.split() == ["ID", "NAME", "STATUS", "GPU", "AGE", "COST/H", "ACCOUNT"]
     assert line.startswith(orphan)
+    assert "1.89 CNY" in line
 
 
 async def test_the_orphans_command_before_the_operator_ever_ran(

@@ -69,8 +69,14 @@ class PodWorld(SafeWorld):
 
 
 @pytest.fixture
+def pod_env() -> dict[str, str]:
+    """Extra operator environment (tests override this fixture)."""
+    return {}
+
+
+@pytest.fixture
 async def pod(
-    kube: ServedKube, cfgpu: ServedCfgpu, safe: ServedSafe, tmp_path: Path
+    kube: ServedKube, cfgpu: ServedCfgpu, safe: ServedSafe, tmp_path: Path, pod_env: dict[str, str]
 ) -> AsyncIterator[PodWorld]:
     """Both kinds, metrics and liveness served, JSON logs: the operator as the chart runs it."""
     install_crds(kube.emulator.cluster)
@@ -79,6 +85,7 @@ async def pod(
         "SAFE_API_URL": safe.url,
         "SAFE_API_TOKEN": SAFE_KEY,
         "CFGPU_OPERATOR_LOG_FORMAT": "json",
+        **pod_env,
     }
     args = ("--standalone", *endpoints.args())
     operator = OperatorProcess(kube, cfgpu, tmp_path / "operator.log", env, args=args)

@@ -1,0 +1,61 @@
+"""Usage and cost through the real operator: status.usage counts the time an instance runs
+and stops counting when it stops, the price table turns it into CNY, the metrics export it
+by namespace and GPU type."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.helpers import eventually
+from tests.integration.gpuinstance.conftest import World
+from tests.integration.operations.conftest import PodWorld, scrape, value
+
+PRICE = 3.6  # CNY per GPU-hour: a thousandth per GPU-second
+LABELS = {"namespace": "default", "gpu_type": "RTX 4090"}
+
+
+def usage(world: World, name: str) -> dict[str, Any]:
+    return dict(world.status(name).get("usage") or {})
+
+
+def counted_until_stop(world: World, name: str) -> dict[str, Any] | None:
+    """status.usage once it says the instance no longer runs."""
+    found = usage(world, name)
+    return found if found.get("running") is False else None
+
+
+@pytest.mark.parametrize(
+    "pod_env",
+    [
+        {
+            "CFGPU_OPERATOR_PRICES": json.dumps({"RTX 4090": {"Usage": PRICE}}),
+            "CFGPU_OPERATOR_USAGE_INTERVAL": "1",
+        }
+    ],
+)
+async def test_usage_and_cost_are_counted_and_exported(pod: PodWorld) -> None:
+    await pod.running("trainer", gpuCount=2)
+    counted = await eventually(
+        lambda: usage(pod, "trainer").get("gpuSeconds", 0) >= 4 and usage(pod, "trainer"),
+        what="two seconds of two GPUs counted",
+    )
+    assert counted["gpuSeconds"] == 2 * counted["runningSeconds"]
+    assert counted["estimatedCost"] == f"{counted['gpuSeconds'] / 3600 * PRICE:.2f}"
+    series = await scrape(pod.endpoints.metrics)
+    assert value(series, "cfgpu_operator_gpus_running", **LABELS) == 2
+    exported = value(series, "cfgpu_operator_gpu_seconds_total", **LABELS)
+    assert exported is not None
+    assert exported >= 4
+    assert value(series, "cfgpu_operator_estimated_cost_cny_total", **LABELS) is not None
+    pod.patch_spec("trainer", {"state": "Stopped"})
+    await eventually(lambda: pod.cfgpu.emulator.calls("instance/{id}/stop"), what="stopping")
+    pod.cfgpu.clock.advance(5)
+    await pod.phase("trainer", "Stopped")
+    stopped = await eventually(lambda: counted_until_stop(pod, "trainer"))
+    await pod.polls_ended(since=len(pod.cfgpu.emulator.calls()), count=3)
+    assert usage(pod, "trainer")["gpuSeconds"] == stopped["gpuSeconds"]  # no longer counting
+    series = await scrape(pod.endpoints.metrics)
+    assert value(series, "cfgpu_operator_gpus_running", **LABELS) == 0
