@@ -14,7 +14,7 @@ POLL = 0.02
 
 
 async def eventually(
-    probe: Callable[[], T | None | Awaitable[T | None]], *, within: float = DEADLINE, what: str = ""
+    probe: Callable[[], T | Awaitable[T]], *, within: float = DEADLINE, what: str = ""
 ) -> T:
     """Return the first truthy value ``probe`` gives; fail the test after ``within`` s."""
     deadline = time.monotonic() + within

@@ -116,6 +116,16 @@ def test_defaults_are_applied(cluster: tuple[Cluster, ResourceType]) -> None:
         ({"image": {"id": "not-an-id"}}, "spec.image.id in body should match"),
         ({"billing": {"priceType": "Year"}}, "spec.billing.priceType: Unsupported value"),
         ({"region": ""}, "spec.region in body should be at least 1 chars long"),
+        ({"lifecycle": {"stopAfter": "8 hours"}}, "spec.lifecycle.stopAfter in body should match"),
+        ({"lifecycle": {"idleStopAfter": "1.5h"}}, "spec.lifecycle.idleStopAfter in body should"),
+        (
+            {"lifecycle": {"schedule": {"windows": [{"start": "0 9 * *", "stop": "0 19 * * *"}]}}},
+            "spec.lifecycle.schedule.windows[0].start in body should match",
+        ),
+        (
+            {"lifecycle": {"schedule": {"windows": []}}},
+            "spec.lifecycle.schedule.windows in body should have at least 1 items",
+        ),
     ],
 )
 def test_invalid_specs_are_refused_at_apply(

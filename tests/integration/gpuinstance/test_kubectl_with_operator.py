@@ -39,6 +39,11 @@ async def test_a_sample_applied_waited_for_described_and_deleted(world: World) -
     code, out = await kubectl(world, "get", "gpui", "trainer")
     _, row = out.splitlines()[:2]
     assert "1x RTX 4090" in row  # the GPU column: what was rented, not the spec's text
+    code, out = await kubectl(world, "get", "gpui", "trainer", "-o", "wide")
+    header, row = out.splitlines()[:2]
+    assert header.split()[-1] == "NEXT"
+    assert row.endswith("(stopAfter)")  # the sample's lifecycle, announced
+    assert f"Stop at {world.status('trainer')['lifecycle']['nextActionTime']}" in row
     ready = world.ready("trainer")
     assert ready["message"] == f"instance {world.status('trainer')['instanceId']} is RUNNING"
 

@@ -37,5 +37,6 @@ async def test_usage_survives_a_restart_without_a_write_per_poll(world: World) -
     after = await eventually(
         lambda: counted_until_stop(world, "trainer"), what="counted up to the stop"
     )
+    assert after is not None
     assert after["since"] == first["since"]
     assert after["runningSeconds"] >= 3  # the time the operator was away counts

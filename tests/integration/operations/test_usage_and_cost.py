@@ -1,6 +1,6 @@
 """Usage and cost through the real operator: status.usage counts the time an instance runs
 and stops counting when it stops, the price table turns it into CNY, the metrics export it
-by namespace and GPU type."""
+by namespace and GPU type; what lifecycle rules do is counted too."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import eventually
+from tests.helpers import eventually, eventually_async
 from tests.integration.gpuinstance.conftest import World
 from tests.integration.operations.conftest import PodWorld, scrape, value
 
@@ -55,7 +55,20 @@ async def test_usage_and_cost_are_counted_and_exported(pod: PodWorld) -> None:
     pod.cfgpu.clock.advance(5)
     await pod.phase("trainer", "Stopped")
     stopped = await eventually(lambda: counted_until_stop(pod, "trainer"))
+    assert stopped is not None
     await pod.polls_ended(since=len(pod.cfgpu.emulator.calls()), count=3)
     assert usage(pod, "trainer")["gpuSeconds"] == stopped["gpuSeconds"]  # no longer counting
     series = await scrape(pod.endpoints.metrics)
     assert value(series, "cfgpu_operator_gpus_running", **LABELS) == 0
+
+
+async def test_lifecycle_actions_are_counted_by_action_and_rule(pod: PodWorld) -> None:
+    await pod.running("notebook", lifecycle={"stopAfter": "1s"})
+    await eventually(lambda: pod.cfgpu.emulator.calls("instance/{id}/stop"), what="stopped")
+    metric = "cfgpu_operator_lifecycle_actions_total"
+
+    async def counted() -> float | None:
+        series = await scrape(pod.endpoints.metrics)
+        return value(series, metric, action="stop", reason="StopAfter")
+
+    assert await eventually_async(counted, what="the stop counted") == 1
