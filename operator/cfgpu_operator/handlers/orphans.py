@@ -41,6 +41,7 @@ class OrphanWatch:
         self.settings, self.cluster, self._known, self._post = settings, cluster, known, post
         self._tasks: dict[str, tuple[Account, asyncio.Task[None]]] = {}
         self._warned: set[str] = set()
+        self._refused: dict[str, str] = {}  # orphan id -> what CFGPU last answered a call
 
     def watch(self, token: str, account: Account) -> None:
         key = fingerprint(token)
@@ -108,16 +109,22 @@ class OrphanWatch:
         self._warned.add(orphan.instance_id)  # posted: not again (a failure tries next poll)
 
     async def _release(self, account: Account, orphan: Listed) -> None:
-        """One step per poll: stop a running one, release a stopped one; transitions wait."""
+        """One step per poll: stop a running one, release a stopped one; transitions wait.
+        A prepaid one is not stopped (that saves nothing): it is released once CFGPU allows,
+        after it expires. A refusal is a WARNING once, then DEBUG while CFGPU says the same."""
         call = {"RUNNING": account.client.stop_instance, STOPPED: account.client.release_instance}
         act = call.get(orphan.status)
-        if act is None:
+        if act is None or (orphan.prepaid and orphan.status == "RUNNING"):
             return
         try:
             await act(orphan.instance_id)
         except ApiError as exc:
-            log.warning("could not %s orphan %s: %s", act.__name__, orphan.instance_id, exc)
+            said = f"could not {act.__name__} orphan {orphan.instance_id}: {exc}"
+            same = self._refused.get(orphan.instance_id) == str(exc)
+            log.log(logging.DEBUG if same else logging.WARNING, "%s", said)
+            self._refused[orphan.instance_id] = str(exc)
             return
+        self._refused.pop(orphan.instance_id, None)
         log.info("%s orphan %s (%s)", act.__name__, orphan.instance_id, orphan.name)
         account.poller.refresh()
 

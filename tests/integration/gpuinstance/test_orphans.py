@@ -21,10 +21,10 @@ CID = "c0ffee"
 FAST = {"CFGPU_OPERATOR_CLUSTER_ID": CID, "CFGPU_OPERATOR_ORPHAN_GRACE": "1"}
 
 
-async def rent(cfgpu: ServedCfgpu, name: str) -> str:
+async def rent(cfgpu: ServedCfgpu, name: str, **overrides: object) -> str:
     """An instance rented outside the operator, with the operator's token."""
     async with cfgpu.client() as client:
-        instance_id = await client.create_instance(request(name))
+        instance_id = await client.create_instance(request(name, **overrides))
     cfgpu.clock.advance(5)  # created
     return instance_id
 
@@ -78,6 +78,8 @@ async def test_an_orphan_is_reported_once_and_left_alone(world: World) -> None:
 async def test_the_release_policy_stops_and_releases_only_orphans(world: World) -> None:
     orphan = await rent(world.cfgpu, f"k8sc-{CID}-default-ghost-0badf00d")
     other = await rent(world.cfgpu, "k8sc-beef01-default-ghost-0badf00d")
+    # Prepaid: stopping it saves nothing, and CFGPU refuses its release until it expires.
+    prepaid = await rent(world.cfgpu, f"k8sc-{CID}-default-paid-0badf00d", price_type="Day")
     adopted = await rent(world.cfgpu, f"k8sc-{CID}-default-kept-0badf00d")
     world.apply("kept", instanceId=adopted)  # claimed: never an orphan
     await world.phase("kept", "Running")
@@ -88,6 +90,7 @@ async def test_the_release_policy_stops_and_releases_only_orphans(world: World) 
     await eventually(lambda: status(world, orphan) == "RELEASED")
     assert status(world, other) == "RUNNING"
     assert status(world, adopted) == "RUNNING"
+    assert status(world, prepaid) == "RUNNING"
     stops = world.cfgpu.emulator.calls("instance/{id}/stop")
     releases = world.cfgpu.emulator.calls("instance/{id}/release")
     assert (len(stops), len(releases)) == (1, 1)
