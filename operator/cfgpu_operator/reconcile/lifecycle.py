@@ -131,7 +131,8 @@ class _Rules:
                 Hold(by=due[1], since=stamp(self.now), generation=self.v.generation),
                 due[1],
             )
-            self._say(EventReason.LIFECYCLE_STOP, f"stopping the instance: {self._why(due[1])}")
+            what = "stopping the instance" if self.running_since else "keeping the instance stopped"
+            self._say(EventReason.LIFECYCLE_STOP, f"{what}: {self._why(due[1])}")
             due = None
         if reopened and hold is None and self.v.spec.state == "Running":
             self._say(EventReason.LIFECYCLE_START, "starting the instance: a window opened")

@@ -385,3 +385,11 @@ def test_the_invalid_field_is_named() -> None:
 def test_the_next_action_reads_in_one_line() -> None:
     d = decide(on(has(runningSince=stamp(NOW - H)), STOP8))
     assert d.status["lifecycle"]["next"] == "Stop at 2027-01-15T15:00:00Z (stopAfter)"
+
+
+def test_a_window_closing_while_it_starts_keeps_it_stopped() -> None:
+    d = decide(on(HAS, SCHED, seen=inst("STARTING")))
+    assert d.act is Act.WAIT  # the start under way ends first; the hold then stops it
+    assert d.status["lifecycle"]["hold"]["by"] == "Schedule"
+    (event,) = d.events
+    assert event.message.startswith("keeping the instance stopped: no power window")
