@@ -98,7 +98,7 @@ def test_defaults_run_two_replicas_cluster_wide_with_metrics_and_a_hardened_pod(
     kinds = sorted(o["kind"] for o in objs)
     assert kinds == sorted(
         [
-            *("CustomResourceDefinition", "CustomResourceDefinition"),
+            *("CustomResourceDefinition",) * 3,
             *("ServiceAccount", "Deployment", "Service", "PodDisruptionBudget"),
             *("ClusterRole", "ClusterRoleBinding"),  # the operator's
             *("ClusterRole", "ClusterRoleBinding"),  # CRD discovery

@@ -48,7 +48,9 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         decision = await run_sync(rt, KIND, uid, body, patch, build, follow)
         seen = state.view(body)
         rt.directory.saw_gpu_instance(uid, body["metadata"], seen, body.get("spec"))
-        USAGE.saw(uid, str(body["metadata"]["namespace"]), seen)
+        namespace = str(body["metadata"]["namespace"])
+        USAGE.saw(uid, namespace, seen)
+        rt.quotas.saw(uid, namespace, seen, int((body.get("spec") or {}).get("gpuCount") or 1))
         if decision is not None and built:
             state.quiet = built[-1].quiet(decision, FULL_EVERY * interval)
 

@@ -25,6 +25,7 @@ from cfgpu_operator.metrics import LIFECYCLE_ACTIONS
 from cfgpu_operator.models.common import PAUSED_ANNOTATION
 from cfgpu_operator.models.gpuinstance import GpuInstanceSpec, GpuInstanceStatus
 from cfgpu_operator.reconcile.adoption import Match, match_by_name
+from cfgpu_operator.reconcile.conditions import condition
 from cfgpu_operator.reconcile.decision import Decision
 from cfgpu_operator.reconcile.gpuinstance import decide
 from cfgpu_operator.reconcile.gpuinstance_delete import left_alone
@@ -37,6 +38,7 @@ from cfgpu_operator.reconcile.gpuinstance_view import (
     View,
 )
 from cfgpu_operator.reconcile.naming import instance_name
+from cfgpu_operator.reconcile.reasons import Reason
 from cfgpu_operator.reconcile.status import epoch
 from cfgpu_operator.reconcile.usage import Prices
 
@@ -45,6 +47,9 @@ LANDING = 60.0  # seconds a moving poll may take to show this object's last call
 # HTTP timeouts to wait after a create whose answer was lost before renting again: the
 # request may still be served after the client gave up on it.
 CREATE_GRACE = 3
+# Acts after which the instance holds its GPUs against the namespace's GpuQuotas: the
+# recorded name is the first step of renting.
+TAKES_GPUS = frozenset({Act.RECORD_INTENT, Act.START})
 # An unknown instance id answers 10001, whose wording CFGPU does not fix.
 UNKNOWN_INSTANCE_CODE = "10001"
 
@@ -264,13 +269,22 @@ class GpuInstanceAdapter:
     # -- decide and act ---------------------------------------------------------------------
 
     def decide(self, view: View) -> Decision[Act]:
-        return decide(view)
+        quotas, gpus = self.rt.quotas, self.spec.gpu_count
+        if view.may_mutate and not self.deleting:
+            view = replace(view, over_quota=quotas.over(self.uid, self.namespace, gpus))
+        decision = decide(view)
+        quotas.wait(self.uid, self.namespace, _waits_for_quota(decision))
+        return decision
 
     def with_outcome(self, view: View, outcome: Outcome) -> View:
         return replace(view, outcome=outcome)
 
     async def act(self, view: View, decision: Decision[Act]) -> Outcome | None:
         act, account = decision.act, self.account
+        if act in TAKES_GPUS:
+            # In the same step of the event loop as the decision that read the room: no
+            # other object can take it in between.
+            self.rt.quotas.take(self.uid, self.namespace, self.spec.gpu_count)
         if act is Act.ADOPT and self.spec.instance_id:
             self.rt.claim(self.spec.instance_id, self.uid, self.me)
         if account is None or act not in _CALLS:
@@ -364,6 +378,11 @@ class GpuInstanceAdapter:
 
     def _id(self, decision: Decision[Act]) -> str:
         return str(decision.args.get("instance_id") or self.status.instance_id)
+
+
+def _waits_for_quota(decision: Decision[Act]) -> bool:
+    ready = condition(list(decision.status.get("conditions") or []), "Ready") or {}
+    return ready.get("reason") == Reason.QUOTA_EXCEEDED
 
 
 async def _named(account: Account, name: str) -> Match:

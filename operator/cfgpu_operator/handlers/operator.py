@@ -19,6 +19,7 @@ from cfgpu_operator import logs, metrics
 from cfgpu_operator.handlers import (
     cluster,
     gpuinstance,
+    gpuquota,
     kube_session,
     leader,
     requeue,
@@ -95,6 +96,7 @@ def build(
         return "ok"
 
     gpuinstance.register(registry, runtime)
+    gpuquota.register(registry, runtime)
     if settings.SAFE_API_URL is not None:
         safeworkload.register(registry, runtime)
     return registry, runtime

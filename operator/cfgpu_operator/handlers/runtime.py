@@ -19,6 +19,7 @@ from cfgpu_operator.handlers.directory import Directory
 from cfgpu_operator.handlers.kube_session import StatusPatcher, WriteFailed
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.handlers.orphans import OrphanWatch
+from cfgpu_operator.handlers.quotas import QuotaLedger
 from cfgpu_operator.handlers.usage_meter import USAGE
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.settings import Settings
@@ -46,6 +47,7 @@ class Runtime:
         self.secrets = Secrets(self._core, ttl=settings.CFGPU_OPERATOR_SECRET_TTL)
         self.tokens = Tokens(settings, self.secrets)
         self.directory = Directory()
+        self.quotas = QuotaLedger()
         self.patcher = StatusPatcher()  # given Kopf's session when Kopf logs in
         # Set at start-up (handlers/cluster.py); without one (tests driving handlers
         # directly) names have the earlier form and no orphan is looked for.
@@ -107,17 +109,22 @@ class Runtime:
 
     async def seed_directory(self, namespaces: tuple[str, ...]) -> None:
         """Every stored GpuInstance (and SafeWorkload) once, before Kopf watches any."""
-        plurals = {"GpuInstance": "gpuinstances"}
+        plurals = {"GpuQuota": "gpuquotas", "GpuInstance": "gpuinstances"}
         if self.settings.SAFE_API_URL is not None:
             plurals["SafeWorkload"] = "safeworkloads"
         for kind, plural in plurals.items():
             for namespace in namespaces or (None,):
                 items = await asyncio.to_thread(self.list_all, plural, namespace)
-                self.directory.seed(kind, items)
+                if kind != "SafeWorkload":
+                    # What each namespace may hold, and holds, before any create or start.
+                    self.quotas.seed(kind, items)
+                if kind != "GpuQuota":
+                    self.directory.seed(kind, items)
 
     async def forget(self, uid: str) -> None:
         """The object is gone: drop its memory, its claims and its use of accounts."""
         self.directory.forget(uid)
+        self.quotas.forget(uid)
         state = self._objects.pop(uid, None)
         if state is not None:
             self._retired[uid] = state

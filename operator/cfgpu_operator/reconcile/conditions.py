@@ -12,7 +12,7 @@ ConditionStatus = Literal["True", "False", "Unknown"]
 
 @dataclass(frozen=True)
 class Cond:
-    type: Literal["Ready", "Synced"]
+    type: Literal["Ready", "Synced", "Exceeded"]
     status: ConditionStatus
     reason: str
     message: str = ""

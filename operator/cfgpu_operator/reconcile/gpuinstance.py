@@ -84,6 +84,8 @@ def _before_instance(v: View, frame: Frame) -> D:
         outside = lifecycle.outside_windows(v)
         if outside is not None:
             return _outside_windows(frame, *outside)
+        if v.over_quota is not None:
+            return _step(Act.NOTHING, frame, Phase.PENDING, Reason.QUOTA_EXCEEDED, v.over_quota)
         decision = _step(
             Act.RECORD_INTENT,
             frame,
@@ -251,6 +253,8 @@ def _power(v: View, frame: Frame, inst: Instance, state: str) -> D:
     if inst.status_code == STABLE_FOR[state]:
         return Decision(Act.NOTHING, frame.report(phase, _ready(inst, phase)))
     if state == "Running":
+        if v.over_quota is not None:
+            return _step(Act.NOTHING, frame, phase, Reason.QUOTA_EXCEEDED, v.over_quota)
         return _step(Act.START, frame, Phase.STARTING, Reason.STARTING, "starting the instance")
     return _step(Act.STOP, frame, Phase.STOPPING, Reason.STOPPING, "stopping the instance")
 

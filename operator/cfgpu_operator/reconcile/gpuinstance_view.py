@@ -131,6 +131,7 @@ class View:
     expiry_lead: float = 0.0  # seconds before a prepaid expiry that a Warning is due
     usage_interval: float = 300.0  # seconds a status.usage figure may age before a rewrite
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # CNY
+    over_quota: str | None = None  # why taking this object's GPUs now exceeds a GpuQuota
 
     @property
     def changed(self) -> bool:

@@ -1,8 +1,9 @@
 """The chart's RBAC against the operator's real API calls: nothing missing, nothing unused.
 
 The operator runs as the chart runs it (leader election on, both kinds served) through a
-whole life cycle: a GpuInstance with its own Secret is created, runs and is deleted, a
-SafeWorkload is submitted, an orphaned instance is reported, the operator stops cleanly.
+whole life cycle: a GpuInstance with its own Secret is created, runs and is deleted under a
+GpuQuota, a SafeWorkload is submitted, an orphaned instance is reported, the operator stops
+cleanly.
 The Kubernetes emulator records every request it made; the rules rendered by Helm must allow
 each one, and each rule must have been used.
 """
@@ -87,6 +88,8 @@ async def life_cycle(world: SafeWorld, operator: OperatorProcess) -> list[Logged
     config.create_seconds = config.stop_seconds = config.release_seconds = 0
     async with world.cfgpu.client() as client:  # an orphan: a Warning Event on the ConfigMap
         await client.create_instance(request(f"k8sc-{CLUSTER_ID}-{WORK_NS}-ghost-0badf00d"))
+    quotas = world.kind(plural="gpuquotas")
+    world.cluster.create(quotas, WORK_NS, {"metadata": {"name": "team"}, "spec": {"maxGpus": 8}})
     await operator.start()
     await eventually(lambda: "leading:" in operator.log(), what="leader")
     # The workload waits for the instance, runs, and on success releases it: the operator
@@ -105,6 +108,8 @@ async def life_cycle(world: SafeWorld, operator: OperatorProcess) -> list[Logged
     await eventually(lambda: world.get("a", WORK_NS) is None, what="instance handed back")
     await eventually(lambda: world.cfgpu.emulator.calls("instance/{id}/release"), what="release")
     await eventually(lambda: world.events("OrphanedInstance"), what="the orphan's Event")
+    quota = world.cluster.store.get(quotas.key, WORK_NS, "team") or {}
+    assert (quota.get("status") or {}).get("gpus", "").endswith("/8")  # its status written
     await operator.stop()  # a clean stop hands the Lease back (an update)
     return [c for c in world.kube.emulator.calls() if c.verb != "discovery"]
 

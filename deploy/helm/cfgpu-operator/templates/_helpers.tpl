@@ -51,7 +51,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 What the operator does in a watched namespace, and nothing more: Kopf lists and watches
-the two kinds and patches them (finalizers and its annotations go through the main
+the three kinds and patches them (finalizers and its annotations go through the main
 resource), status is written through the status subresource, Events are posted, and
 Secrets named in spec.credentialsSecretRef are read one by one. A SafeWorkload's
 onComplete hand-over patches (Stop) or deletes (Release) the GpuInstances it names.
@@ -61,10 +61,10 @@ onComplete hand-over patches (Stop) or deletes (Release) the GpuInstances it nam
   resources: ["gpuinstances"]
   verbs: ["list", "watch", "patch", "delete"]
 - apiGroups: ["cfgpu.io"]
-  resources: ["safeworkloads"]
+  resources: ["safeworkloads", "gpuquotas"]
   verbs: ["list", "watch", "patch"]
 - apiGroups: ["cfgpu.io"]
-  resources: ["gpuinstances/status", "safeworkloads/status"]
+  resources: ["gpuinstances/status", "safeworkloads/status", "gpuquotas/status"]
   verbs: ["patch"]
 - apiGroups: [""]
   resources: ["events"]

@@ -1,0 +1,118 @@
+"""GpuQuota rows of the GpuInstance decision, the quota arithmetic and a quota's status,
+table-style; and the ledger that makes the check and the taking one step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from cfgpu_operator.handlers.quotas import QuotaLedger
+from cfgpu_operator.reconcile.gpuinstance import decide
+from cfgpu_operator.reconcile.gpuinstance_view import Act, View
+from cfgpu_operator.reconcile.quota import Limit, denial, report
+from tests.unit.reconcile.gpuinstance_views import HAS, inst, ready_of, view
+
+OVER = "GpuQuota team allows 8 GPUs, 8 are in use and this instance needs 1; waiting for room"
+
+
+@dataclass(frozen=True)
+class Row:
+    view: View
+    act: Act
+    phase: str
+    reason: str
+
+
+ROWS = {
+    "no room: nothing is rented": Row(
+        view({}, over_quota=OVER), Act.NOTHING, "Pending", "QuotaExceeded"
+    ),
+    "room: the name is recorded (and the GPUs taken)": Row(
+        view({}), Act.RECORD_INTENT, "Creating", "Creating"
+    ),
+    "no room: a stopped instance stays stopped": Row(
+        view(HAS, seen=inst("CLOSED"), over_quota=OVER), Act.NOTHING, "Stopped", "QuotaExceeded"
+    ),
+    "a running one keeps running (it holds its GPUs)": Row(
+        view(HAS, seen=inst("RUNNING")), Act.NOTHING, "Running", "Running"
+    ),
+    "a stop is never held back": Row(
+        view(HAS, sp={"state": "Stopped"}, seen=inst("RUNNING"), over_quota=OVER),
+        Act.STOP,
+        "Stopping",
+        "Stopping",
+    ),
+}
+
+
+@pytest.mark.parametrize("row", ROWS.values(), ids=ROWS.keys())
+def test_quota_rows(row: Row) -> None:
+    d = decide(row.view)
+    assert d.act is row.act
+    assert d.status["phase"] == row.phase
+    assert ready_of(d)["reason"] == row.reason
+
+
+def test_the_message_names_the_quota_and_the_numbers() -> None:
+    d = decide(view({}, over_quota=OVER))
+    assert ready_of(d)["message"] == OVER
+
+
+DENIALS = {
+    "fits": ([Limit("team", 8)], 6, 2, None),
+    "one too many": ([Limit("team", 8)], 7, 2, "GpuQuota team allows 8 GPUs, 7 are in use"),
+    "every quota applies": ([Limit("a", 16), Limit("b", 4)], 3, 2, "GpuQuota b allows 4"),
+    "no quota: no limit": ([], 1000, 8, None),
+    "zero allows nothing": ([Limit("frozen", 0)], 0, 1, "GpuQuota frozen allows 0"),
+}
+
+
+@pytest.mark.parametrize(
+    ("limits", "used", "asking", "starts"), DENIALS.values(), ids=DENIALS.keys()
+)
+def test_denial(limits: list[Limit], used: int, asking: int, starts: str | None) -> None:
+    found = denial(limits, used, asking)
+    if starts is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert found.startswith(starts)
+
+
+def test_the_last_room_goes_to_one_object_only() -> None:
+    ledger = QuotaLedger()
+    ledger.set_quota("ml", "team", 2)
+    assert ledger.over("a", "ml", 2) is None
+    ledger.take("a", "ml", 2)
+    assert ledger.over("b", "ml", 1) is not None
+    assert ledger.over("a", "ml", 2) is None  # what it holds, it keeps
+    ledger.saw("a", "ml", {"phase": "Stopped"}, 2)  # stopped: the room is free again
+    assert ledger.over("b", "ml", 1) is None
+
+
+def test_a_restart_reads_what_is_held_from_the_stored_objects() -> None:
+    ledger = QuotaLedger()
+    ledger.seed(
+        "GpuQuota", [{"metadata": {"namespace": "ml", "name": "team"}, "spec": {"maxGpus": 4}}]
+    )
+    objects = [
+        {"metadata": {"namespace": "ml", "uid": u}, "spec": {"gpuCount": 2}, "status": {"phase": p}}
+        for u, p in (("a", "Running"), ("b", "Creating"), ("c", "Stopped"), ("d", "Pending"))
+    ]
+    ledger.seed("GpuInstance", objects)
+    assert ledger.used("ml") == 4
+    assert ledger.over("e", "ml", 1) is not None
+
+
+def test_a_quota_reports_what_is_held_and_what_waits() -> None:
+    within = report(Limit("team", 8), 3, 0, [], 1, "2027-01-15T08:00:00Z")
+    assert (within["gpus"], within["usedGpus"], within["waiting"]) == ("3/8", 3, 0)
+    exceeded = {c["type"]: c for c in within["conditions"]}["Exceeded"]
+    assert (exceeded["status"], exceeded["reason"]) == ("False", "WithinLimit")
+    waiting = report(Limit("team", 8), 8, 12, within["conditions"], 1, "2027-01-15T08:01:00Z")
+    exceeded = {c["type"]: c for c in waiting["conditions"]}["Exceeded"]
+    assert (exceeded["status"], exceeded["reason"]) == ("True", "InstancesWaiting")
+    assert exceeded["lastTransitionTime"] == "2027-01-15T08:01:00Z"
+    over = report(Limit("team", 2), 3, 0, [], 1, "2027-01-15T08:00:00Z")
+    assert {c["type"]: c for c in over["conditions"]}["Exceeded"]["reason"] == "OverLimit"
