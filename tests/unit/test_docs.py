@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 
 from cfgpu_operator import metrics
 from cfgpu_operator.cli import main
-from cfgpu_operator.handlers import usage_meter  # registers its metrics, as the operator does
+from cfgpu_operator.handlers import quotas, usage_meter  # register metrics, as the operator
 from cfgpu_operator.reconcile.safeworkload import ENV_TAG as WORKLOAD_TAG
 from cfgpu_operator.settings import Settings
 
@@ -156,6 +156,7 @@ def test_settings_named_in_the_docs_exist() -> None:
 
 def _exported() -> set[str]:
     assert usage_meter.USAGE is not None
+    assert quotas.QUOTAS is not None
     names = set()
     for collector in list(REGISTRY._collector_to_names):
         describe = getattr(collector, "describe", None)

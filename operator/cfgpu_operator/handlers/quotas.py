@@ -10,10 +10,15 @@ what is held either.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import REGISTRY
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from cfgpu_operator.metrics import PREFIX
 from cfgpu_operator.reconcile.quota import Limit, denial, holds
 
 
@@ -39,6 +44,9 @@ class QuotaLedger:
 
     def limits(self, namespace: str) -> list[Limit]:
         return [Limit(n, m) for n, m in self._limits.get(namespace, {}).items()]
+
+    def all_limits(self) -> list[tuple[str, Limit]]:
+        return sorted((ns, Limit(n, m)) for ns, q in self._limits.items() for n, m in q.items())
 
     # -- what instances hold -----------------------------------------------------------------
 
@@ -87,3 +95,47 @@ class QuotaLedger:
     def forget(self, uid: str) -> None:
         self._held.pop(uid, None)
         self._waiting.pop(uid, None)
+
+
+class QuotaMetrics(Collector):
+    """Each GpuQuota's limit, what is held against it and what waits, at scrape time (a
+    deleted quota simply drops out)."""
+
+    def __init__(self) -> None:
+        self._ledger: QuotaLedger | None = None
+
+    def attach(self, ledger: QuotaLedger) -> None:
+        self._ledger = ledger
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["namespace", "quota"]
+        families = {
+            "max": GaugeMetricFamily(
+                PREFIX + "quota_max_gpus", "GPUs a GpuQuota allows.", labels=labels
+            ),
+            "used": GaugeMetricFamily(
+                PREFIX + "quota_used_gpus", "GPUs held against a GpuQuota.", labels=labels
+            ),
+            "waiting": GaugeMetricFamily(
+                PREFIX + "quota_waiting",
+                "GpuInstances waiting for room under a GpuQuota's namespace.",
+                labels=labels,
+            ),
+        }
+        ledger = self._ledger
+        if ledger is None:
+            yield from families.values()
+            return
+        for namespace, limit in ledger.all_limits():
+            values = {
+                "max": limit.max_gpus,
+                "used": ledger.used(namespace),
+                "waiting": ledger.waiting(namespace),
+            }
+            for key, family in families.items():
+                family.add_metric([namespace, limit.name], values[key])
+        yield from families.values()
+
+
+QUOTAS = QuotaMetrics()
+REGISTRY.register(QUOTAS)

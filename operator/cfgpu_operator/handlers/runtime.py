@@ -19,7 +19,7 @@ from cfgpu_operator.handlers.directory import Directory
 from cfgpu_operator.handlers.kube_session import StatusPatcher, WriteFailed
 from cfgpu_operator.handlers.objects import ObjectState
 from cfgpu_operator.handlers.orphans import OrphanWatch
-from cfgpu_operator.handlers.quotas import QuotaLedger
+from cfgpu_operator.handlers.quotas import QUOTAS, QuotaLedger
 from cfgpu_operator.handlers.usage_meter import USAGE
 from cfgpu_operator.models.common import GROUP, VERSION
 from cfgpu_operator.settings import Settings
@@ -48,6 +48,7 @@ class Runtime:
         self.tokens = Tokens(settings, self.secrets)
         self.directory = Directory()
         self.quotas = QuotaLedger()
+        QUOTAS.attach(self.quotas)
         self.patcher = StatusPatcher()  # given Kopf's session when Kopf logs in
         # Set at start-up (handlers/cluster.py); without one (tests driving handlers
         # directly) names have the earlier form and no orphan is looked for.

@@ -116,3 +116,20 @@ def test_a_quota_reports_what_is_held_and_what_waits() -> None:
     assert exceeded["lastTransitionTime"] == "2027-01-15T08:01:00Z"
     over = report(Limit("team", 2), 3, 0, [], 1, "2027-01-15T08:00:00Z")
     assert {c["type"]: c for c in over["conditions"]}["Exceeded"]["reason"] == "OverLimit"
+
+
+def test_each_quota_is_exported_with_what_is_held_and_what_waits() -> None:
+    from cfgpu_operator.handlers.quotas import QuotaMetrics
+
+    ledger = QuotaLedger()
+    ledger.set_quota("ml", "team", 8)
+    ledger.take("a", "ml", 3)
+    ledger.wait("b", "ml", True)
+    exported = QuotaMetrics()
+    exported.attach(ledger)
+    samples = {(f.name, s.labels["quota"]): s.value for f in exported.collect() for s in f.samples}
+    assert samples == {
+        ("cfgpu_operator_quota_max_gpus", "team"): 8,
+        ("cfgpu_operator_quota_used_gpus", "team"): 3,
+        ("cfgpu_operator_quota_waiting", "team"): 1,
+    }
