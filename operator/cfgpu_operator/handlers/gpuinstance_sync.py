@@ -250,8 +250,8 @@ class GpuInstanceAdapter:
             return None
         if self.called or self.deleting or not observed.fresh or observed.instance.prepaid:
             return None
-        if self.spec.lifecycle is not None:
-            return None  # its rules move with the clock and with other objects
+        if self.spec.lifecycle is not None or _waits_for_quota(decision):
+            return None  # its rules, or the room it waits for, move with other objects
 
         if decision.act is not Act.NOTHING or decision.gate.retry != "none":
             return None
