@@ -13,7 +13,9 @@ from tests.helpers import eventually, eventually_async
 from tests.integration.gpuinstance.conftest import World
 from tests.integration.operations.conftest import PodWorld, scrape, value
 
-PRICE = 3.6  # CNY per GPU-hour: a thousandth per GPU-second
+# CNY per GPU-hour: one per GPU-second, so that the first seconds already cost a whole
+# cent (at a real price they round to 0.00, and the cost counter has nothing to add yet).
+PRICE = 3600.0
 LABELS = {"namespace": "default", "gpu_type": "RTX 4090"}
 
 
@@ -49,7 +51,9 @@ async def test_usage_and_cost_are_counted_and_exported(pod: PodWorld) -> None:
     exported = value(series, "cfgpu_operator_gpu_seconds_total", **LABELS)
     assert exported is not None
     assert exported >= 4
-    assert value(series, "cfgpu_operator_estimated_cost_cny_total", **LABELS) is not None
+    cost = value(series, "cfgpu_operator_estimated_cost_cny_total", **LABELS)
+    assert cost is not None
+    assert cost >= 4
     pod.patch_spec("trainer", {"state": "Stopped"})
     await eventually(lambda: pod.cfgpu.emulator.calls("instance/{id}/stop"), what="stopping")
     pod.cfgpu.clock.advance(5)
