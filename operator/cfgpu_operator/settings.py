@@ -165,6 +165,12 @@ class Settings(BaseModel):
         gt=0,
         le=30 * 86400,  # a Month's instance warned from its first day on
     )
+    CFGPU_OPERATOR_STOCK_MEMORY: PositiveSeconds = Field(
+        default=60.0,
+        description="Seconds an offer (account, region, GPU type) that answered 'no capacity' "
+        "is taken as out of stock by every object, which then tries its next offer or waits "
+        "without a call.",
+    )
     CFGPU_OPERATOR_USAGE_INTERVAL: float = Field(
         default=300.0,
         description="Seconds a GpuInstance's status.usage may go unwritten while its instance "

@@ -4,7 +4,7 @@ stopped once no object uses it any more (a token no object names costs no API ca
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from pydantic import SecretStr
@@ -27,6 +27,9 @@ class Account:
     client: CfgpuClient
     catalog: Catalog
     poller: Poller
+    # (region code, GPU type code) -> until when (monotonic) it is taken as out of stock:
+    # a hundred objects waiting for one offer do not each try it.
+    no_stock: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
 @dataclass

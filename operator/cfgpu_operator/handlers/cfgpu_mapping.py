@@ -30,6 +30,7 @@ OPERATOR_ONLY = frozenset(
         "managementPolicy",
         "credentialsSecretRef",
         "lifecycle",  # stops and releases by the clock
+        "fallbacks",  # other offers: the create request gets the region and GPU type tried
     }
 )
 

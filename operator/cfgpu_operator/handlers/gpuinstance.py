@@ -42,8 +42,9 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
                 await write_now(rt, PLURAL, target, "could not store the instance name yet")
                 return True
             # A call went through: look at what it did (the look waits for the first poll
-            # that began after it) and write that in the same status patch.
-            return bool(adapter.called)
+            # that began after it) and write that in the same status patch. An offer with no
+            # capacity: the next one at once.
+            return bool(adapter.called) or bool(decision.args.get("next_offer"))
 
         decision = await run_sync(rt, KIND, uid, body, patch, build, follow)
         seen = state.view(body)

@@ -16,8 +16,15 @@ import kopf
 
 from cfgpu_operator.clients.catalog import ResolvedImage
 from cfgpu_operator.clients.cfgpu_poller import Snapshot
-from cfgpu_operator.errors import ApiError, NotFound, RejectedInput, Unavailable, WrongState
+from cfgpu_operator.errors import (
+    ApiError,
+    NotFound,
+    RejectedInput,
+    Unavailable,
+    WrongState,
+)
 from cfgpu_operator.handlers import cfgpu_mapping
+from cfgpu_operator.handlers.gpuinstance_rent import Renter
 from cfgpu_operator.handlers.objects import Quiet
 from cfgpu_operator.handlers.pipeline import parse
 from cfgpu_operator.handlers.runtime import Account, CredentialsError, ObjectState, Runtime
@@ -44,9 +51,6 @@ from cfgpu_operator.reconcile.usage import Prices
 
 KIND = "GpuInstance"
 LANDING = 60.0  # seconds a moving poll may take to show this object's last call
-# HTTP timeouts to wait after a create whose answer was lost before renting again: the
-# request may still be served after the client gave up on it.
-CREATE_GRACE = 3
 # Acts after which the instance holds its GPUs against the namespace's GpuQuotas: the
 # recorded name is the first step of renting.
 TAKES_GPUS = frozenset({Act.RECORD_INTENT, Act.START})
@@ -325,7 +329,15 @@ class GpuInstanceAdapter:
                 api="cfgpu",
                 endpoint="instance/create",
             )
-        return await self._rent(account, name)
+        renter = Renter(
+            self.rt.settings,
+            self.spec,
+            self.status.candidate,
+            self.state,
+            lambda instance_id: self.rt.claim(instance_id, self.uid, self.me),
+            self._image,
+        )
+        return await renter.rent(account, name)
 
     async def _find(self, account: Account, name: str) -> Match:
         """Instances named ``name``: from the shared poll when it lists every instance and
@@ -334,24 +346,6 @@ class GpuInstanceAdapter:
         if snapshot and snapshot.complete and snapshot.cycle > self.state.acted_cycle:
             return match_by_name(snapshot.named.get(name, ()), name)
         return await _named(account, name)
-
-    async def _rent(self, account: Account, name: str) -> Outcome:
-        spec, catalog = self.spec, account.catalog
-        region = await catalog.region(spec.region)
-        gpu = await catalog.gpu_type(spec.gpu_type)
-        image = await self._image(account)
-        request, expand = cfgpu_mapping.create_request(spec, name, region.code, gpu.code, image)
-        try:
-            instance_id = await account.client.create_instance(request)
-        except Unavailable:
-            grace = CREATE_GRACE * self.rt.settings.CFGPU_OPERATOR_HTTP_TIMEOUT
-            self.state.create_unsure_until = time.monotonic() + grace
-            raise
-        self.rt.claim(instance_id, self.uid, self.me)
-        asked = spec.disks.system_expand_gb
-        return Outcome(
-            instance_id=instance_id, system_disk=(asked, expand) if expand != asked else None
-        )
 
     async def _image(self, account: Account) -> ResolvedImage:
         return await account.catalog.image(

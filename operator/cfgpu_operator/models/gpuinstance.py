@@ -13,6 +13,7 @@ from cfgpu_operator.models.common import (
     NAME,
     PATH,
     STATUS_COLUMNS,
+    TEXT,
     CrdModel,
     StatusBase,
     immutable,
@@ -25,6 +26,7 @@ KIND = "GpuInstance"
 PLURAL = "gpuinstances"
 SINGULAR = "gpuinstance"
 SHORT_NAMES = ("gpui",)
+ATTEMPTS = 10  # status.attempts kept
 
 
 class Phase(StrEnum):
@@ -87,6 +89,41 @@ class Disks(CrdModel):
         alias="dataExpandGB",
         description="GB added to the free 50 GB data disk.",
     )
+
+
+class Candidate(CrdModel):
+    """Another offer to rent when the one before has no capacity."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.region) || has(self.gpuType)",
+                    "message": "a fallback names a region, a gpuType, or both",
+                }
+            ]
+        }
+    )
+
+    region: str | None = Field(
+        default=None,
+        description="Region code or display name; unset: spec.region.",
+        min_length=1,
+        max_length=LABEL,
+    )
+    gpu_type: str | None = Field(
+        default=None,
+        description="GPU type code or display name; unset: spec.gpuType.",
+        min_length=1,
+        max_length=LABEL,
+    )
+
+
+class Attempt(CrdModel):
+    candidate: str = Field(max_length=PATH, description="The offer tried, region/gpuType.")
+    code: str = Field(default="", max_length=LABEL, description="CFGPU's error code.")
+    message: str = Field(default="", max_length=TEXT, description="Why it was not rented.")
+    time: str | None = time_field("When.")
 
 
 class SecretKeyRef(CrdModel):
@@ -168,6 +205,12 @@ class GpuInstanceSpec(CrdModel):
         description="When the operator stops or releases the instance by itself (stopAfter, "
         "releaseAfter, idleStopAfter, schedule).",
     )
+    fallbacks: list[Candidate] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Offers tried in order when the one before has no capacity (region and "
+        "gpuType default to the spec's); after the last, WaitingForCapacity and over again.",
+    )
 
 
 class GpuInstanceStatus(StatusBase):
@@ -206,6 +249,17 @@ class GpuInstanceStatus(StatusBase):
     )
     usage: Usage | None = Field(
         default=None, description="Running time, GPU-seconds and estimated cost so far."
+    )
+    candidate: int | None = Field(
+        default=None,
+        ge=0,
+        description="The offer the next create tries: 0 the spec's region and gpuType, then "
+        "spec.fallbacks in order.",
+    )
+    attempts: list[Attempt] = Field(
+        default_factory=list,
+        max_length=ATTEMPTS,
+        description="The latest offers that had no capacity, and why (at most 10).",
     )
 
 

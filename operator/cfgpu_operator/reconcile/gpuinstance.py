@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cfgpu_operator.errors import WrongState
+from cfgpu_operator.errors import NoCapacity, WrongState
 from cfgpu_operator.models.gpuinstance import Phase
-from cfgpu_operator.reconcile import lifecycle, usage
+from cfgpu_operator.reconcile import fallbacks, lifecycle, usage
 from cfgpu_operator.reconcile.conditions import Cond
 from cfgpu_operator.reconcile.decision import KEEP, Decision, Event, Frame, Gate, as_dicts, stamp
 from cfgpu_operator.reconcile.gpuinstance_delete import decide_delete
@@ -298,6 +298,8 @@ def _after(v: View, frame: Frame, outcome: Outcome) -> D:
         # off keeps a listing that lags behind CFGPU from making the operator repeat a call.
         first = decide(replace(v, outcome=None))
         return replace(first, act=Act.NOTHING, gate=Gate("backoff"))
+    if isinstance(outcome.error, NoCapacity) and outcome.offer is not None:
+        return fallbacks.after_no_capacity(v, frame, outcome.error, outcome.offer)
     if outcome.error is not None:
         return _planned(v, frame.failed(Act.NOTHING, outcome.error, phase=_pending(v)))
     if outcome.ambiguous:
@@ -341,7 +343,7 @@ def _recorded(v: View, frame: Frame, outcome: Outcome) -> D:
             )
         )
     ready = Cond("Ready", "False", Reason.CREATING, message)
-    status = {**frame.report(Phase.CREATING, ready), "instanceId": instance_id}
+    status = {**frame.report(Phase.CREATING, ready), "instanceId": instance_id, "candidate": None}
     return Decision(Act.NOTHING, status, tuple(events))
 
 

@@ -107,6 +107,7 @@ class Outcome:
     ambiguous: tuple[str, ...] = ()
     owner: str | None = None  # a match by name that another GpuInstance manages
     system_disk: tuple[int, int] | None = None  # (asked GB, raised to GB) for the image
+    offer: int | None = None  # the offer a create tried (0: the spec's, then its fallbacks)
 
 
 @dataclass(frozen=True)
