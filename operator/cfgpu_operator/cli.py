@@ -222,8 +222,10 @@ def _need_emulators(who_needs: str) -> None:
 
 def _register_catalog() -> None:
     from cfgpu_operator.catalog_cli import catalog
+    from cfgpu_operator.plan_cli import plan
 
     main.add_command(catalog)
+    main.add_command(plan)
 
 
 _register_catalog()
