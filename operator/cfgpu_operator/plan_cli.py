@@ -70,7 +70,8 @@ def _plan_text(plans: list[dict[str, Any]]) -> str:
             lines.append(f"quotas not checked: {quotas['why']}")
         for q in quotas.get("limits", []):
             verdict = "allows it" if q["allows"] else "does not allow it now"
-            used = f"{q['usedGpus']}/{q['maxGpus']} GPUs in use"
+            allowed = "-" if q["maxGpus"] is None else q["maxGpus"]
+            used = q["usedUp"] or f"{q['usedGpus']}/{allowed} GPUs in use"
             lines.append(f"GpuQuota {q['name']}: {used}, {verdict}")
         lines.append("=> can be rented now" if p["ok"] else "=> " + "; ".join(p["problems"]))
         blocks.append("\n".join(lines))

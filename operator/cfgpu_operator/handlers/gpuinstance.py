@@ -51,7 +51,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
         rt.directory.saw_gpu_instance(uid, body["metadata"], seen, body.get("spec"))
         namespace = str(body["metadata"]["namespace"])
         USAGE.saw(uid, namespace, seen)
-        rt.quotas.saw(uid, namespace, seen, int((body.get("spec") or {}).get("gpuCount") or 1))
+        rt.quotas.saw(uid, body["metadata"], body.get("spec") or {}, seen)
         if decision is not None and built:
             state.quiet = built[-1].quiet(decision, FULL_EVERY * interval)
 

@@ -275,7 +275,8 @@ class GpuInstanceAdapter:
     def decide(self, view: View) -> Decision[Act]:
         quotas, gpus = self.rt.quotas, self.spec.gpu_count
         if view.may_mutate and not self.deleting:
-            view = replace(view, over_quota=quotas.over(self.uid, self.namespace, gpus))
+            over = quotas.over(self.uid, self.namespace, gpus)
+            view = replace(view, over_quota=over, quota_stop=quotas.stop_reason(self.uid))
         decision = decide(view)
         quotas.wait(self.uid, self.namespace, _waits_for_quota(decision))
         return decision

@@ -120,7 +120,8 @@ def _quotas(
             "name": q.name,
             "maxGpus": q.max_gpus,
             "usedGpus": used,
-            "allows": used + gpus <= q.max_gpus,
+            "usedUp": q.used_up,
+            "allows": denial([q], used, gpus) is None,
         }
         for q in ledger.limits(namespace)
     ]

@@ -19,7 +19,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from cfgpu_operator.metrics import PREFIX
-from cfgpu_operator.reconcile.quota import Limit, denial, holds
+from cfgpu_operator.models.gpuquota import GpuQuotaSpec
+from cfgpu_operator.reconcile.quota import Limit, denial, holds, used_up
+from cfgpu_operator.reconcile.quota_period import Book, Used, book_of
+from cfgpu_operator.reconcile.status import epoch
 
 
 @dataclass(frozen=True)
@@ -28,32 +31,55 @@ class Held:
     gpus: int
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What a GpuQuota needs of one GpuInstance: its usage, and whether StopNewest may stop it."""
+
+    namespace: str
+    used: Used
+    created: str  # creationTimestamp: the newest sorts last
+    running: bool
+    prepaid: bool
+
+
+def limit_of(name: str, spec: GpuQuotaSpec, book: Book) -> Limit:
+    spent = used_up(name, spec.period, book, spec.max_gpu_hours, spec.max_estimated_cost)
+    return Limit(name, spec.max_gpus, spent, spec.on_exceeded == "StopNewest")
+
+
 class QuotaLedger:
     def __init__(self) -> None:
-        self._limits: dict[str, dict[str, int]] = {}  # namespace -> quota name -> max GPUs
+        self._limits: dict[str, dict[str, Limit]] = {}  # namespace -> quota name -> limit
         self._held: dict[str, Held] = {}  # GpuInstance uid -> the GPUs it holds
         self._waiting: dict[str, str] = {}  # GpuInstance uid -> namespace, while denied
+        self._seen: dict[str, Seen] = {}  # GpuInstance uid -> its usage
+        self._stopping: dict[str, str] = {}  # GpuInstance uid -> why a quota stops it
 
     # -- quotas ------------------------------------------------------------------------------
 
-    def set_quota(self, namespace: str, name: str, max_gpus: int) -> None:
-        self._limits.setdefault(namespace, {})[name] = max_gpus
+    def set_quota(self, namespace: str, limit: Limit) -> None:
+        self._limits.setdefault(namespace, {})[limit.name] = limit
 
     def drop_quota(self, namespace: str, name: str) -> None:
         self._limits.get(namespace, {}).pop(name, None)
+        self.settle_stops(namespace)
 
     def limits(self, namespace: str) -> list[Limit]:
-        return [Limit(n, m) for n, m in self._limits.get(namespace, {}).items()]
+        return list(self._limits.get(namespace, {}).values())
 
     def all_limits(self) -> list[tuple[str, Limit]]:
-        return sorted((ns, Limit(n, m)) for ns, q in self._limits.items() for n, m in q.items())
+        found = [(ns, q) for ns, quotas in self._limits.items() for q in quotas.values()]
+        return sorted(found, key=lambda pair: (pair[0], pair[1].name))
 
-    # -- what instances hold -----------------------------------------------------------------
+    # -- what instances hold and use ---------------------------------------------------------
 
     def used(self, namespace: str, but: str | None = None) -> int:
         return sum(
             h.gpus for uid, h in self._held.items() if h.namespace == namespace and uid != but
         )
+
+    def usage(self, namespace: str) -> dict[str, Used]:
+        return {uid: s.used for uid, s in self._seen.items() if s.namespace == namespace}
 
     def waiting(self, namespace: str) -> int:
         return sum(1 for ns in self._waiting.values() if ns == namespace)
@@ -75,26 +101,73 @@ class QuotaLedger:
         self._held[uid] = Held(namespace, gpus)
         self._waiting.pop(uid, None)
 
-    def saw(self, uid: str, namespace: str, status: Mapping[str, Any], gpus: int) -> None:
+    def saw(
+        self,
+        uid: str,
+        meta: Mapping[str, Any],
+        spec: Mapping[str, Any],
+        status: Mapping[str, Any],
+    ) -> None:
         """A GpuInstance as stored or as its handler left it."""
+        namespace = str(meta.get("namespace") or "")
+        gpus = int(status.get("gpus") or spec.get("gpuCount") or 1)
         if holds(status.get("phase")):
-            self._held[uid] = Held(namespace, int(status.get("gpus") or gpus))
+            self._held[uid] = Held(namespace, gpus)
         else:
             self._held.pop(uid, None)
+        usage = status.get("usage") or {}
+        since = usage.get("since")
+        used = Used(
+            int(usage.get("gpuSeconds") or 0),
+            float(usage.get("estimatedCost") or 0),
+            epoch(str(since)) if since else None,
+        )
+        billing = (spec.get("billing") or {}).get("priceType", "Usage")
+        running = status.get("cfgpuStatus") == "RUNNING"
+        created = str(meta.get("creationTimestamp") or "")
+        self._seen[uid] = Seen(namespace, used, created, running, billing != "Usage")
 
     def seed(self, kind: str, items: Iterable[Mapping[str, Any]]) -> None:
         for item in items:
-            meta = item.get("metadata") or {}
-            namespace, spec = str(meta.get("namespace") or ""), item.get("spec") or {}
+            meta, spec = item.get("metadata") or {}, item.get("spec") or {}
+            status = item.get("status") or {}
             if kind == "GpuQuota":
-                self.set_quota(namespace, str(meta.get("name")), int(spec.get("maxGpus") or 0))
+                name = str(meta.get("name"))
+                parsed = GpuQuotaSpec.model_validate(dict(spec))
+                self.set_quota(
+                    str(meta.get("namespace") or ""), limit_of(name, parsed, book_of(status))
+                )
             else:
-                gpus = int(spec.get("gpuCount") or 1)
-                self.saw(str(meta.get("uid")), namespace, item.get("status") or {}, gpus)
+                self.saw(str(meta.get("uid")), meta, spec, status)
 
     def forget(self, uid: str) -> None:
-        self._held.pop(uid, None)
-        self._waiting.pop(uid, None)
+        for table in (self._held, self._waiting, self._seen, self._stopping):
+            table.pop(uid, None)
+
+    # -- StopNewest --------------------------------------------------------------------------
+
+    def stop_reason(self, uid: str) -> str | None:
+        """Why a quota stops this GpuInstance now, if one does."""
+        return self._stopping.get(uid)
+
+    def settle_stops(self, namespace: str) -> None:
+        """Stop the newest running pay-as-you-go instance of ``namespace`` not stopped yet
+        while a StopNewest quota's period is used up (one more per call); release them all
+        once none is."""
+        spent = [q for q in self.limits(namespace) if q.stop_newest and q.used_up]
+        mine = {u for u, s in self._seen.items() if s.namespace == namespace}
+        if not spent:
+            for uid in mine & set(self._stopping):
+                del self._stopping[uid]
+            return
+        running = [
+            (s.created, uid)
+            for uid, s in self._seen.items()
+            if uid in mine and s.running and not s.prepaid and uid not in self._stopping
+        ]
+        if running:
+            newest = max(running)[1]
+            self._stopping[newest] = f"{spent[0].used_up}: stopping the newest running instances"
 
 
 class QuotaMetrics(Collector):
@@ -128,7 +201,7 @@ class QuotaMetrics(Collector):
             return
         for namespace, limit in ledger.all_limits():
             values = {
-                "max": limit.max_gpus,
+                "max": -1 if limit.max_gpus is None else limit.max_gpus,
                 "used": ledger.used(namespace),
                 "waiting": ledger.waiting(namespace),
             }

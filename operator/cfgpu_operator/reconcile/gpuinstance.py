@@ -220,10 +220,20 @@ def _observed(v: View, frame: Frame, inst: Instance, plan: lifecycle.Plan) -> D:
 def _drive(v: View, frame: Frame, inst: Instance, plan: lifecycle.Plan) -> D:
     if plan.releasing:
         return _release_expired(v, frame, inst)
+    if v.quota_stop is not None and plan.wanted == "Running":
+        return _quota_stop(frame, inst, v.quota_stop)
     decision = _power(v, frame, inst, plan.wanted)
     if plan.cause and decision.act in (Act.START, Act.STOP):
         return replace(decision, args={**decision.args, "lifecycle": plan.cause})
     return decision
+
+
+def _quota_stop(frame: Frame, inst: Instance, why: str) -> D:
+    """A StopNewest GpuQuota's period is used up: stop, and stay stopped while it is."""
+    if inst.status_code != "RUNNING":
+        return _step(Act.NOTHING, frame, phase_of(inst.status_code), Reason.QUOTA_EXCEEDED, why)
+    decision = _step(Act.STOP, frame, Phase.STOPPING, Reason.QUOTA_EXCEEDED, why)
+    return replace(decision, events=(Event(EventReason.QUOTA_STOP, why, warning=True),))
 
 
 def _release_expired(v: View, frame: Frame, inst: Instance) -> D:

@@ -133,6 +133,7 @@ class View:
     usage_interval: float = 300.0  # seconds a status.usage figure may age before a rewrite
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)  # CNY
     over_quota: str | None = None  # why taking this object's GPUs now exceeds a GpuQuota
+    quota_stop: str | None = None  # why a GpuQuota (StopNewest) stops this instance now
 
     @property
     def changed(self) -> bool:

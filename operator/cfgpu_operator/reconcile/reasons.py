@@ -79,6 +79,7 @@ class EventReason(StrEnum):
     DELETED = "Deleted"
     SYSTEM_DISK_EXPANDED = "SystemDiskExpanded"
     INSTANCE_EXPIRING = "InstanceExpiring"
+    QUOTA_STOP = "QuotaStop"
     LIFECYCLE_STOP = "LifecycleStop"
     LIFECYCLE_STOPPED = "LifecycleStopped"
     LIFECYCLE_START = "LifecycleStart"

@@ -18,12 +18,19 @@ from cfgpu_operator.models.lifecycle import Schedule
 CHAINED = 8  # windows followed one after another when looking for the close
 
 
+def zone_problem(zone: str, field: str = "spec.timeZone") -> str | None:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"{field}: unknown time zone {zone!r}"
+    return None
+
+
 def problem(schedule: Schedule) -> str | None:
     """What is wrong with ``schedule``, naming the field; None when it can be used."""
-    try:
-        ZoneInfo(schedule.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return f"spec.lifecycle.schedule.timeZone: unknown time zone {schedule.time_zone!r}"
+    zone = zone_problem(schedule.time_zone, "spec.lifecycle.schedule.timeZone")
+    if zone is not None:
+        return zone
     for i, window in enumerate(schedule.windows):
         for field, expr in (("start", window.start), ("stop", window.stop)):
             if len(expr.split()) not in (1, 5) or not croniter.is_valid(expr):

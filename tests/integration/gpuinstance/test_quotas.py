@@ -5,10 +5,16 @@ when room is made; `kubectl get gpuq`'s columns come from the quota's status."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
+
+from cfgpu_operator.emulators.kubernetes.status import ApiStatus
+from cfgpu_operator.reconcile.decision import stamp
+from tests.conftest import ServedKube
 from tests.helpers import eventually
-from tests.integration.gpuinstance.conftest import World
+from tests.integration.gpuinstance.conftest import World, install_crds
 from tests.integration.gpuinstance.test_kubectl_with_operator import kubectl
 
 COUNT, LIMIT = 20, 8
@@ -63,8 +69,15 @@ async def test_twenty_at_once_against_eight_gpus_rent_exactly_eight(world: World
     code, out = await kubectl(world, "get", "gpuq")
     assert code == 0, out
     header, row = out.splitlines()
-    assert header.split() == ["NAME", "GPUS", "WAITING", "EXCEEDED", "AGE"]
-    assert row.split()[:4] == ["team", f"{LIMIT}/{LIMIT}", str(COUNT - LIMIT), "True"]
+    assert header.split() == ["NAME", "GPUS", "WAITING", "GPU-HOURS", "COST", "EXCEEDED", "AGE"]
+    assert row.split()[:6] == [
+        "team",
+        f"{LIMIT}/{LIMIT}",
+        str(COUNT - LIMIT),
+        "0.00",
+        "0.00",
+        "True",
+    ]
     # Room made: exactly one waiting object takes it, by itself.
     running = next(
         n for n in (f"gpu-{i}" for i in range(COUNT)) if world.status(n)["phase"] == "Running"
@@ -90,3 +103,64 @@ async def test_a_kill_in_the_middle_rents_no_more_than_the_quota(world: World) -
     await settled(world)
     assert len(creates("instance/create")) == LIMIT
     assert len(world.instances()) == LIMIT
+
+
+COSTLY = {
+    # One CNY per GPU-second: three seconds of running use up a 3 CNY period.
+    "CFGPU_OPERATOR_PRICES": '{"RTX 4090": {"Usage": 3600}}',
+    "CFGPU_OPERATOR_USAGE_INTERVAL": "1",
+}
+
+
+@pytest.mark.parametrize("operator_env", [COSTLY])
+async def test_a_used_up_period_stops_the_newest_first_and_denies_new_ones(world: World) -> None:
+    config = world.cfgpu.emulator.config
+    config.create_seconds = config.stop_seconds = 0
+    body = {"maxEstimatedCost": "3", "period": "Day", "onExceeded": "StopNewest"}
+    world.cluster.create(
+        world.kind(plural="gpuquotas"), "default", {"metadata": {"name": "budget"}, "spec": body}
+    )
+    await eventually(lambda: quota(world, "budget").get("gpus") == "0/-", what="enforced")
+    created = world.apply("older")["metadata"]["creationTimestamp"]
+    await world.phase("older", "Running")
+    # Newest by creationTimestamp, which counts whole seconds.
+    await eventually(lambda: stamp(time.time()) != created, what="the next second")
+    world.apply("newer")
+    await world.phase("newer", "Running")
+    stops = world.cfgpu.emulator.calls
+    await eventually(lambda: len(stops("instance/{id}/stop")) == 2, within=30, what="both stopped")
+    first, second = (c.path for c in stops("instance/{id}/stop"))
+    assert world.status("newer")["instanceId"] in first  # the newest first
+    assert world.status("older")["instanceId"] in second
+    for name in ("older", "newer"):
+        await world.phase(name, "Stopped")
+        assert world.ready(name)["reason"] == "QuotaExceeded"
+    await eventually(lambda: len(world.events("QuotaStop")) == 2, what="an Event for each")
+    assert all(e["type"] == "Warning" for e in world.events("QuotaStop"))
+    status = quota(world, "budget")
+    assert float(status["estimatedCostThisPeriod"]) >= 3
+    exceeded = next(c for c in status["conditions"] if c["type"] == "Exceeded")
+    assert (exceeded["status"], exceeded["reason"]) == ("True", "PeriodUsedUp")
+    world.apply("later")
+    await eventually(lambda: world.ready("later").get("reason") == "QuotaExceeded")
+    assert world.ready("later")["message"].endswith("waiting for the next period")
+    assert len(stops("instance/create")) == 2  # nothing more rented
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({}, "a GpuQuota sets maxGpus, maxGpuHours or maxEstimatedCost"),
+        ({"maxEstimatedCost": "lots"}, "spec.maxEstimatedCost in body should match"),
+        ({"maxGpus": 1, "onExceeded": "StopAll"}, 'spec.onExceeded: Unsupported value: "StopAll"'),
+    ],
+)
+def test_a_quota_that_limits_nothing_or_says_nonsense_is_refused_at_apply(
+    kube: ServedKube, spec: dict[str, Any], message: str
+) -> None:
+    install_crds(kube.emulator.cluster)
+    kind = kube.emulator.cluster.registry.get("cfgpu.io", "v1alpha1", "gpuquotas")
+    assert kind is not None
+    with pytest.raises(ApiStatus) as refused:
+        kube.emulator.cluster.create(kind, "default", {"metadata": {"name": "q"}, "spec": spec})
+    assert message in str(refused.value)

@@ -13,6 +13,7 @@ from tests.unit.reconcile import (
     test_gpuinstance_decide,
     test_gpuinstance_delete_decide,
     test_lifecycle_decide,
+    test_quota_decide,
     test_safeworkload_decide,
 )
 
@@ -32,6 +33,7 @@ def _tables() -> list[tuple[set[str], set[str]]]:
         _written(test_gpuinstance_decide.ROWS, gpuinstance.decide),
         _written(test_gpuinstance_delete_decide.ROWS, gpuinstance.decide),
         _written(test_lifecycle_decide.ROWS, gpuinstance.decide),
+        _written(test_quota_decide.ROWS, gpuinstance.decide),
         _written(test_safeworkload_decide.ROWS, safeworkload_decide.decide),
     ]
 
