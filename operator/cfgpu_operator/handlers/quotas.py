@@ -10,9 +10,11 @@ what is held either.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
 
 from prometheus_client import REGISTRY
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -21,7 +23,7 @@ from prometheus_client.registry import Collector
 from cfgpu_operator.metrics import PREFIX
 from cfgpu_operator.models.gpuquota import GpuQuotaSpec
 from cfgpu_operator.reconcile.quota import Limit, denial, holds, used_up
-from cfgpu_operator.reconcile.quota_period import Book, Used, book_of
+from cfgpu_operator.reconcile.quota_period import Book, Used, book_of, period_start
 from cfgpu_operator.reconcile.status import epoch
 
 
@@ -45,6 +47,16 @@ class Seen:
 def limit_of(name: str, spec: GpuQuotaSpec, book: Book) -> Limit:
     spent = used_up(name, spec.period, book, spec.max_gpu_hours, spec.max_estimated_cost)
     return Limit(name, spec.max_gpus, spent, spec.on_exceeded == "StopNewest")
+
+
+def current(spec: GpuQuotaSpec, book: Book) -> Book:
+    """``book`` if it counts the period under way, else an empty one (a stored status from
+    an earlier period must not keep denying after it ended)."""
+    try:
+        start = period_start(spec.period, spec.time_zone, time.time())
+    except (ZoneInfoNotFoundError, ValueError):
+        return book
+    return book if book.start == start else Book(start)
 
 
 class QuotaLedger:
@@ -134,9 +146,8 @@ class QuotaLedger:
             if kind == "GpuQuota":
                 name = str(meta.get("name"))
                 parsed = GpuQuotaSpec.model_validate(dict(spec))
-                self.set_quota(
-                    str(meta.get("namespace") or ""), limit_of(name, parsed, book_of(status))
-                )
+                book = current(parsed, book_of(status))
+                self.set_quota(str(meta.get("namespace") or ""), limit_of(name, parsed, book))
             else:
                 self.saw(str(meta.get("uid")), meta, spec, status)
 

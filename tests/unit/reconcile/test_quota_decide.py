@@ -190,3 +190,11 @@ def test_stop_newest_stops_the_newest_pay_as_you_go_one_at_a_time() -> None:
     ledger.settle_stops("ml")
     assert ledger.stop_reason("old") is None
     assert ledger.stop_reason("new") is None
+
+
+def test_a_stored_period_that_ended_does_not_deny_after_a_restart() -> None:
+    spent = {"periodStart": "2000-01-01T00:00:00Z", "estimatedCostThisPeriod": "99.00"}
+    quota = {"metadata": {"namespace": "ml", "name": "budget"}, "spec": {"maxEstimatedCost": "3"}}
+    ledger = QuotaLedger()
+    ledger.seed("GpuQuota", [{**quota, "status": spent}])
+    assert ledger.over("a", "ml", 1) is None
