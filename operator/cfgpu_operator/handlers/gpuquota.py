@@ -40,7 +40,7 @@ def register(registry: kopf.OperatorRegistry, rt: Runtime) -> None:
             start = period_start(spec.period, spec.time_zone, now)
             book = forget_gone(count(book, usage, start), usage)
         limit = limit_of(name, spec, book)
-        ledger.set_quota(namespace, limit)
+        ledger.set_quota(namespace, limit, book)
         ledger.settle_stops(namespace)
         conditions = list(current.get("conditions") or [])
         desired = report(

@@ -66,14 +66,20 @@ class QuotaLedger:
         self._waiting: dict[str, str] = {}  # GpuInstance uid -> namespace, while denied
         self._seen: dict[str, Seen] = {}  # GpuInstance uid -> its usage
         self._stopping: dict[str, str] = {}  # GpuInstance uid -> why a quota stops it
+        self._books: dict[tuple[str, str], Book] = {}  # (namespace, quota) -> its period
 
     # -- quotas ------------------------------------------------------------------------------
 
-    def set_quota(self, namespace: str, limit: Limit) -> None:
+    def set_quota(self, namespace: str, limit: Limit, book: Book | None = None) -> None:
         self._limits.setdefault(namespace, {})[limit.name] = limit
+        self._books[(namespace, limit.name)] = book or Book()
+
+    def book(self, namespace: str, name: str) -> Book:
+        return self._books.get((namespace, name)) or Book()
 
     def drop_quota(self, namespace: str, name: str) -> None:
         self._limits.get(namespace, {}).pop(name, None)
+        self._books.pop((namespace, name), None)
         self.settle_stops(namespace)
 
     def limits(self, namespace: str) -> list[Limit]:
@@ -147,7 +153,8 @@ class QuotaLedger:
                 name = str(meta.get("name"))
                 parsed = GpuQuotaSpec.model_validate(dict(spec))
                 book = current(parsed, book_of(status))
-                self.set_quota(str(meta.get("namespace") or ""), limit_of(name, parsed, book))
+                namespace = str(meta.get("namespace") or "")
+                self.set_quota(namespace, limit_of(name, parsed, book), book)
             else:
                 self.saw(str(meta.get("uid")), meta, spec, status)
 
@@ -205,6 +212,16 @@ class QuotaMetrics(Collector):
                 "GpuInstances waiting for room under a GpuQuota's namespace.",
                 labels=labels,
             ),
+            "hours": GaugeMetricFamily(
+                PREFIX + "quota_gpu_hours",
+                "GPU-hours a GpuQuota's namespace used in its current period.",
+                labels=labels,
+            ),
+            "cost": GaugeMetricFamily(
+                PREFIX + "quota_estimated_cost_cny",
+                "Estimated CNY a GpuQuota's namespace cost in its current period.",
+                labels=labels,
+            ),
         }
         ledger = self._ledger
         if ledger is None:
@@ -215,6 +232,8 @@ class QuotaMetrics(Collector):
                 "max": -1 if limit.max_gpus is None else limit.max_gpus,
                 "used": ledger.used(namespace),
                 "waiting": ledger.waiting(namespace),
+                "hours": ledger.book(namespace, limit.name).gpu_hours,
+                "cost": ledger.book(namespace, limit.name).cost,
             }
             for key, family in families.items():
                 family.add_metric([namespace, limit.name], values[key])

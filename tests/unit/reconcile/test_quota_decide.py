@@ -131,7 +131,7 @@ def test_each_quota_is_exported_with_what_is_held_and_what_waits() -> None:
     from cfgpu_operator.handlers.quotas import QuotaMetrics
 
     ledger = QuotaLedger()
-    ledger.set_quota("ml", Limit("team", 8))
+    ledger.set_quota("ml", Limit("team", 8), Book(0.0, 5400, 4.25))
     ledger.take("a", "ml", 3)
     ledger.wait("b", "ml", True)
     exported = QuotaMetrics()
@@ -141,6 +141,8 @@ def test_each_quota_is_exported_with_what_is_held_and_what_waits() -> None:
         ("cfgpu_operator_quota_max_gpus", "team"): 8,
         ("cfgpu_operator_quota_used_gpus", "team"): 3,
         ("cfgpu_operator_quota_waiting", "team"): 1,
+        ("cfgpu_operator_quota_gpu_hours", "team"): 1.5,
+        ("cfgpu_operator_quota_estimated_cost_cny", "team"): 4.25,
     }
 
 
