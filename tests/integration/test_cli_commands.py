@@ -139,6 +139,7 @@ async def test_crds_command_prints_the_generated_crds() -> None:
     assert [d["metadata"]["name"] for d in documents] == [
         "gpuinstances.cfgpu.io",
         "safeworkloads.cfgpu.io",
+        "gpuquotas.cfgpu.io",
     ]
 
 

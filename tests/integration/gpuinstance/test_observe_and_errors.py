@@ -100,6 +100,9 @@ async def test_released_out_of_band_is_lost_and_never_replaced(world: World) -> 
     assert len(world.cfgpu.emulator.calls("instance/create")) == 1
 
 
+# An empty offer is taken as empty for CFGPU_OPERATOR_STOCK_MEMORY: short, so that the
+# retry after the stock comes back is not held off by it.
+@pytest.mark.parametrize("operator_env", [{"CFGPU_OPERATOR_STOCK_MEMORY": "0.5"}])
 async def test_no_capacity_waits_then_rents(world: World) -> None:
     world.cfgpu.emulator.config.create_seconds = 0
     world.cfgpu.emulator.state.set_stock("hz", "nt8cyt3s", 0)
