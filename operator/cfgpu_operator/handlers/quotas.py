@@ -104,9 +104,10 @@ class QuotaLedger:
 
     def over(self, uid: str, namespace: str, gpus: int) -> str | None:
         """Why ``uid`` may not take ``gpus`` now (None: it may, or it holds them already)."""
-        if uid in self._held:
-            return None
-        return denial(self.limits(namespace), self.used(namespace), gpus)
+        limits = self.limits(namespace)
+        if uid in self._held or not limits:
+            return None  # no quota: no sum over the namespace's instances either
+        return denial(limits, self.used(namespace), gpus)
 
     def wait(self, uid: str, namespace: str, waiting: bool) -> None:
         """Whether ``uid``'s last decision waits for room (counted in the quota's status)."""
